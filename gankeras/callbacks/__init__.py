@@ -1,0 +1,3 @@
+"""Keras callbacks for GAN training."""
+
+from gankeras.callbacks.divergence_guard import DivergenceGuard, GANDivergedError  # noqa: F401

@@ -1,0 +1,247 @@
+"""Checks that turn bad input into errors that name the problem and the fix.
+
+Called before training starts (`GAN.__init__`, `GAN.compile`, `GAN.fit`), so
+a mismatch never surfaces as a shape error deep inside a compiled step, and
+never as a silently wrong model.
+"""
+
+import numpy as np
+
+# Real images far outside [-1, 1] are almost always un-rescaled uint8 data.
+_RANGE_SLACK = 0.05
+
+
+def check_networks(generator, discriminator, latent_dim=None, num_classes=None, encoder=None):
+    """Checks that G's output fits D's input and returns the latent size.
+
+    Raises:
+        ValueError: naming the mismatching shapes.
+    """
+    for role, model in (("generator", generator), ("discriminator", discriminator)):
+        if not getattr(model, "inputs", None) or not getattr(model, "outputs", None):
+            raise ValueError(
+                f"The {role} must be a built Keras model with known inputs and "
+                "outputs (a Functional or Sequential model with an Input). "
+                f"Received: {role}={model!r}"
+            )
+    z_shape = tuple(generator.inputs[0].shape)
+    if len(z_shape) != 2:
+        raise ValueError(
+            "The generator's first input must be latents of shape "
+            f"[batch, latent_dim]. Received input shape {z_shape}."
+        )
+    inferred = z_shape[1]
+    if latent_dim is None:
+        latent_dim = inferred
+    elif inferred is not None and int(latent_dim) != inferred:
+        raise ValueError(
+            f"latent_dim={latent_dim} does not match the generator, whose "
+            f"input takes latents of size {inferred} (input shape {z_shape}). "
+            f"Pass latent_dim={inferred} or rebuild the generator."
+        )
+    image_shape = tuple(generator.outputs[0].shape[1:])
+    d_shape = tuple(discriminator.inputs[0].shape[1:])
+    if image_shape != d_shape:
+        raise ValueError(
+            f"The generator makes samples of shape {image_shape} but the "
+            f"discriminator takes inputs of shape {d_shape}. Build both for "
+            "the same image shape."
+        )
+    conditional = (
+        len(generator.inputs) == 2
+        or len(discriminator.inputs) == 2
+        or len(discriminator.outputs) == 2
+    )
+    if conditional and num_classes is None:
+        raise ValueError(
+            "The generator or discriminator takes labels (or D returns class "
+            "logits), so pass `num_classes`."
+        )
+    if encoder is not None:
+        enc_in = tuple(encoder.inputs[0].shape[1:])
+        if enc_in != image_shape:
+            raise ValueError(
+                f"The encoder takes inputs of shape {enc_in} but the generator "
+                f"makes samples of shape {image_shape}."
+            )
+        if len(encoder.outputs) != 2:
+            raise ValueError(
+                "The encoder must return [mean, log_var], each "
+                f"[batch, latent_dim]. Received {len(encoder.outputs)} outputs."
+            )
+        enc_dim = encoder.outputs[0].shape[-1]
+        if enc_dim != latent_dim:
+            raise ValueError(
+                f"The encoder returns latents of size {enc_dim} but latent_dim "
+                f"is {latent_dim}."
+            )
+    return int(latent_dim)
+
+
+def check_training_config(config, adversarial_loss):
+    """Validates `GAN.compile`'s training options; returns them normalised."""
+    config = dict(config)
+    d_steps = config["d_steps"]
+    if int(d_steps) != d_steps or d_steps < 1:
+        raise ValueError(
+            f"`d_steps` must be a positive integer. Received: d_steps={d_steps}"
+        )
+    config["d_steps"] = int(d_steps)
+    for key in ("label_smoothing", "label_flip"):
+        if not 0.0 <= float(config[key]) < 1.0:
+            raise ValueError(
+                f"`{key}` must be in [0, 1). Received: {key}={config[key]}"
+            )
+        config[key] = float(config[key])
+    for key in ("real_label_range", "fake_label_range"):
+        value = config[key]
+        if value is None:
+            continue
+        if len(value) != 2 or float(value[0]) > float(value[1]):
+            raise ValueError(
+                f"`{key}` must be a (low, high) pair with low <= high. "
+                f"Received: {key}={value!r}"
+            )
+        config[key] = [float(value[0]), float(value[1])]
+    uses_labels = (
+        config["label_smoothing"]
+        or config["label_flip"]
+        or config["real_label_range"] is not None
+        or config["fake_label_range"] is not None
+    )
+    if uses_labels and not adversarial_loss.uses_targets:
+        raise ValueError(
+            f"The {adversarial_loss.name!r} loss has no real/fake targets, so "
+            "label smoothing, soft labels and label flips do not apply to it. "
+            "Use them with 'non_saturating', 'minimax' or 'least_squares'."
+        )
+    for key in (
+        "gradient_penalty",
+        "r1_penalty",
+        "instance_noise",
+        "auxiliary_weight",
+        "kl_weight",
+        "reconstruction_weight",
+    ):
+        if float(config[key]) < 0:
+            raise ValueError(
+                f"`{key}` must be >= 0. Received: {key}={config[key]}"
+            )
+        config[key] = float(config[key])
+    if config["weight_clip"] is not None:
+        if float(config["weight_clip"]) <= 0:
+            raise ValueError(
+                "`weight_clip` must be > 0 (or None). "
+                f"Received: weight_clip={config['weight_clip']}"
+            )
+        config["weight_clip"] = float(config["weight_clip"])
+    return config
+
+
+def check_labels(labels, count, num_classes):
+    """Returns labels as int32 `[count]`, or raises naming the problem."""
+    labels = np.asarray(labels)
+    if labels.shape != (count,):
+        raise ValueError(
+            f"Expected {count} labels of shape ({count},). "
+            f"Received shape {labels.shape}."
+        )
+    if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
+        raise ValueError(
+            f"Labels must be class ids in [0, {num_classes}). Received values "
+            f"from {labels.min()} to {labels.max()}."
+        )
+    return labels.astype(np.int32)
+
+
+def _first_batch(x, y):
+    """Returns `(images, labels)` of the first batch as numpy, or None when
+    the data source cannot be peeked without consuming it."""
+    if x is None:
+        return None
+    if isinstance(x, np.ndarray) or hasattr(x, "__array__") and not hasattr(x, "element_spec"):
+        images = np.asarray(x[:256])
+        labels = None if y is None else np.asarray(y[:256])
+        return images, labels
+    if hasattr(x, "element_spec"):  # tf.data.Dataset
+        element = next(iter(x.take(1)))
+        if isinstance(element, (tuple, list)):
+            images = element[0]
+            labels = element[1] if len(element) > 1 else None
+        elif isinstance(element, dict):
+            raise ValueError(
+                "The dataset yields dicts; gankeras expects images or "
+                f"(images, labels). Received keys {sorted(element)}. Map it, "
+                "e.g. ds.map(lambda d: (d['image'], d['label']))."
+            )
+        else:
+            images, labels = element, None
+        return np.asarray(images), None if labels is None else np.asarray(labels)
+    if hasattr(x, "__getitem__") and hasattr(x, "__len__"):  # keras.utils.PyDataset
+        element = x[0]
+        if isinstance(element, (tuple, list)):
+            return np.asarray(element[0]), (
+                np.asarray(element[1]) if len(element) > 1 else None
+            )
+        return np.asarray(element), None
+    return None
+
+
+def check_first_batch(gan, x, y=None):
+    """Checks the first training batch against `gan` before training.
+
+    Raises:
+        ValueError: if the sample shape differs from the generator's output,
+            the dtype is not floating point, values are NaN/Inf or outside
+            `gan.data_range`, or a conditional model gets no labels.
+    """
+    batch = _first_batch(x, y)
+    if batch is None:
+        return
+    images, labels = batch
+    expected = gan.image_shape
+    if images.ndim == len(expected):  # an unbatched dataset
+        raise ValueError(
+            f"Expected batches of shape [batch, {', '.join(map(str, expected))}]"
+            f" but the data yields single samples of shape {images.shape}. "
+            "Batch the dataset, e.g. ds.batch(64)."
+        )
+    if tuple(images.shape[1:]) != expected:
+        raise ValueError(
+            f"The data has samples of shape {tuple(images.shape[1:])} but the "
+            f"generator makes samples of shape {expected}. Resize the data or "
+            "build the networks for this shape."
+        )
+    if not np.issubdtype(images.dtype, np.floating):
+        raise ValueError(
+            f"The data has dtype {images.dtype}; expected float images in "
+            f"{list(gan.data_range or (-1, 1))}. Rescale uint8 images with "
+            "x / 127.5 - 1."
+        )
+    if not np.all(np.isfinite(images)):
+        raise ValueError(
+            "The first batch contains NaN or Inf values. Clean the data before "
+            "training."
+        )
+    if gan.data_range is not None:
+        low, high = gan.data_range
+        slack = _RANGE_SLACK * (high - low)
+        lo, hi = float(images.min()), float(images.max())
+        if lo < low - slack or hi > high + slack:
+            hint = (
+                " It looks like un-rescaled 0..255 data: use x / 127.5 - 1."
+                if hi > 2.0 * max(abs(high), 1.0)
+                else ""
+            )
+            raise ValueError(
+                f"The data has values in [{lo:g}, {hi:g}] but the model "
+                f"expects values in [{low:g}, {high:g}] (tanh output).{hint} "
+                "For non-image data pass GAN(..., data_range=None)."
+            )
+    if gan.conditional:
+        if labels is None:
+            raise ValueError(
+                f"This GAN is conditional (num_classes={gan.num_classes}): the "
+                "data must be (images, labels). Received images only."
+            )
+        check_labels(np.reshape(labels, (-1,)), images.shape[0], gan.num_classes)
