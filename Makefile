@@ -1,0 +1,38 @@
+# gankeras: `make train` runs the main job, `make test` the test suite.
+# Both do all set-up first on a fresh machine (idempotent, fast when done).
+PYTHON ?= python3
+PIP := $(PYTHON) -m pip
+BACKENDS ?= tensorflow jax torch
+PYTEST_ARGS ?= -n 2 -q
+
+.PHONY: setup test train bench clean
+
+setup: .setup-done
+
+.setup-done: setup.cfg pyproject.toml
+	@if [ "$$(id -u)" = 0 ] && [ ! -d /usr/share/datasets/fashion-mnist ] && command -v apt-get >/dev/null; then \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dataset-fashion-mnist) \
+	  || echo "note: could not install dataset-fashion-mnist; tests on the real Fashion-MNIST files will be skipped"; \
+	fi
+	# A CPU build of torch first: a plain `torch` requirement pulls a multi-GB CUDA build.
+	$(PIP) install -q "torch==2.13.0"
+	$(PIP) install -q -e ".[jax,torch,dev]"
+	touch .setup-done
+
+# The test suite, once per Keras backend.
+test: setup
+	@set -e; for backend in $(BACKENDS); do \
+	  echo "=== KERAS_BACKEND=$$backend ==="; \
+	  KERAS_BACKEND=$$backend $(PYTHON) -m pytest $(PYTEST_ARGS) tests; \
+	done
+
+# The main job: the MNIST pipeline at its defaults (TFDS needs the network;
+# offline, run `python -m pipelines.train_mnist --idx_dir=/usr/share/datasets/fashion-mnist`).
+train: setup
+	$(PYTHON) -m pipelines.train_mnist $(ARGS)
+
+bench: setup
+	KERAS_BACKEND=$(or $(BACKEND),tensorflow) $(PYTHON) bench/train_throughput.py
+
+clean:
+	rm -rf .setup-done build dist *.egg-info .pytest_cache
