@@ -154,14 +154,15 @@ def check_labels(labels, count, num_classes):
     return labels.astype(np.int32)
 
 
-def _first_batch(x, y):
+def _first_batch(x, y, batch_size=None):
     """Returns `(images, labels)` of the first batch as numpy, or None when
     the data source cannot be peeked without consuming it."""
     if x is None:
         return None
     if isinstance(x, np.ndarray) or hasattr(x, "__array__") and not hasattr(x, "element_spec"):
-        images = np.asarray(x[:256])
-        labels = None if y is None else np.asarray(y[:256])
+        n = batch_size or 32  # keras.Model.fit's default batch size
+        images = np.asarray(x[:n])
+        labels = None if y is None else np.asarray(y[:n])
         return images, labels
     if hasattr(x, "element_spec"):  # tf.data.Dataset
         element = next(iter(x.take(1)))
@@ -187,7 +188,7 @@ def _first_batch(x, y):
     return None
 
 
-def check_first_batch(gan, x, y=None):
+def check_first_batch(gan, x, y=None, batch_size=None):
     """Checks the first training batch against `gan` before training.
 
     Raises:
@@ -195,7 +196,7 @@ def check_first_batch(gan, x, y=None):
             the dtype is not floating point, values are NaN/Inf or outside
             `gan.data_range`, or a conditional model gets no labels.
     """
-    batch = _first_batch(x, y)
+    batch = _first_batch(x, y, batch_size)
     if batch is None:
         return
     images, labels = batch

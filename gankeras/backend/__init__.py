@@ -9,6 +9,10 @@ gankeras branches on the backend:
   torch.autograd).
 - `value_and_input_gradient(fn, x)`: `(fn(x), d sum(fn(x)) / dx)`,
   differentiable again, for penalties on D's input gradients (WGAN-GP, R1).
+- `replica_shard()`: `(replica_id, num_replicas)` of the running step, and
+  `all_gather(x)`: `x` concatenated over replicas. Only a `tf.distribute`
+  strategy has several replicas; under JAX's `DataParallel` the step sees
+  global arrays, so there it is `(0, 1)` and the identity.
 """
 
 import keras
@@ -16,15 +20,30 @@ import keras
 _BACKEND = keras.backend.backend()
 
 if _BACKEND == "tensorflow":
-    from gankeras.backend.tensorflow_trainer import GANTrainer, value_and_input_gradient
+    from gankeras.backend.tensorflow_trainer import (
+        GANTrainer,
+        all_gather,
+        replica_shard,
+        value_and_input_gradient,
+    )
 elif _BACKEND == "jax":
-    from gankeras.backend.jax_trainer import GANTrainer, value_and_input_gradient
+    from gankeras.backend.jax_trainer import (
+        GANTrainer,
+        all_gather,
+        replica_shard,
+        value_and_input_gradient,
+    )
 elif _BACKEND == "torch":
-    from gankeras.backend.torch_trainer import GANTrainer, value_and_input_gradient
+    from gankeras.backend.torch_trainer import (
+        GANTrainer,
+        all_gather,
+        replica_shard,
+        value_and_input_gradient,
+    )
 else:
     raise ImportError(
         "gankeras trains on the tensorflow, jax and torch Keras backends. "
         f"Received: KERAS_BACKEND={_BACKEND!r}."
     )
 
-__all__ = ["GANTrainer", "value_and_input_gradient"]
+__all__ = ["GANTrainer", "all_gather", "replica_shard", "value_and_input_gradient"]

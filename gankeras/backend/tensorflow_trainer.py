@@ -1,4 +1,14 @@
-"""The GAN step's gradient code for the TensorFlow backend (tf.GradientTape)."""
+"""The GAN step's gradient code for the TensorFlow backend (tf.GradientTape).
+
+Under a `tf.distribute` strategy (Mirrored, MultiWorkerMirrored, TPU) Keras
+runs `train_step` once per replica on that replica's shard of the global
+batch. Keras's TF optimizer all-reduces gradients by SUM before applying them
+(`keras/src/backend/tensorflow/optimizer.py`, `_all_reduce_sum_gradients`),
+and Keras's own losses divide by `num_replicas_in_sync`
+(`keras.src.losses.loss.scale_loss_for_distribution`). Our phase losses are
+means over the replica's shard, so `_run_phase` divides them the same way:
+the summed gradient is then the gradient of the global-batch mean.
+"""
 
 import tensorflow as tf
 
@@ -14,8 +24,11 @@ class GANTrainer:
         return self._update_trackers(logs)
 
     def _run_phase(self, phase, real, labels):
+        _, num_replicas = replica_shard()
         with tf.GradientTape() as tape:
             loss, logs = phase.loss_fn(real, labels)
+            # Gradients are all-reduced by SUM: scale so they average.
+            loss = loss / num_replicas
         grads = tape.gradient(loss, phase.variables)
         phase.optimizer.apply(grads, phase.variables)
         return logs
@@ -28,3 +41,24 @@ def value_and_input_gradient(fn, x):
         y = fn(x)
         total = tf.reduce_sum(y)
     return y, tape.gradient(total, x)
+
+
+def replica_shard():
+    """`(replica_id, num_replicas)` of the replica running this code.
+
+    `(0, 1)` outside a `tf.distribute` strategy. Under one, each replica
+    holds `1 / num_replicas` of the global batch, rows
+    `[replica_id * local, (replica_id + 1) * local)`.
+    """
+    context = tf.distribute.get_replica_context()
+    if context is None:  # Cross-replica context: not inside a step.
+        return 0, 1
+    return context.replica_id_in_sync_group, context.num_replicas_in_sync
+
+
+def all_gather(x):
+    """Concatenates `x` `[local, ...]` over replicas: `[global, ...]`."""
+    context = tf.distribute.get_replica_context()
+    if context is None or context.num_replicas_in_sync == 1:
+        return x
+    return context.all_gather(x, axis=0)

@@ -32,3 +32,17 @@ def value_and_input_gradient(fn, x):
     y = fn(x)
     (grad,) = torch.autograd.grad(y.sum(), x, create_graph=True)
     return y, grad
+
+
+def replica_shard():
+    """`(replica_id, num_replicas)`: always `(0, 1)` here.
+
+    Keras's torch backend runs on one device per process; see
+    docs/distribution.md.
+    """
+    return 0, 1
+
+
+def all_gather(x):
+    """Identity: one replica holds the whole batch (see `replica_shard`)."""
+    return x

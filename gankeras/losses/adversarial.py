@@ -21,7 +21,10 @@ Every loss comes as a pair named `<family>_discriminator_loss` and
 Each returns a scalar: the mean over every element. Losses are minimised.
 """
 
+import keras
 from keras import ops
+
+_register = keras.saving.register_keras_serializable(package="gankeras")
 
 __all__ = [
     "minimax_discriminator_loss",
@@ -62,6 +65,7 @@ def sigmoid_cross_entropy(logits, targets):
     )
 
 
+@_register
 def minimax_discriminator_loss(
     real_logits, fake_logits, real_targets=1.0, fake_targets=0.0
 ):
@@ -76,6 +80,7 @@ def minimax_discriminator_loss(
     )
 
 
+@_register
 def minimax_generator_loss(real_logits, fake_logits):
     """The generator side of the original (saturating) minimax game.
 
@@ -88,6 +93,7 @@ def minimax_generator_loss(real_logits, fake_logits):
     return -ops.mean(sigmoid_cross_entropy(fake_logits, 0.0))
 
 
+@_register
 def non_saturating_discriminator_loss(
     real_logits, fake_logits, real_targets=1.0, fake_targets=0.0
 ):
@@ -97,6 +103,7 @@ def non_saturating_discriminator_loss(
     )
 
 
+@_register
 def non_saturating_generator_loss(real_logits, fake_logits):
     """The non-saturating generator loss, -E[log D(G(z))].
 
@@ -108,6 +115,7 @@ def non_saturating_generator_loss(real_logits, fake_logits):
     return ops.mean(sigmoid_cross_entropy(fake_logits, 1.0))
 
 
+@_register
 def wasserstein_discriminator_loss(
     real_logits, fake_logits, real_targets=None, fake_targets=None
 ):
@@ -118,15 +126,19 @@ def wasserstein_discriminator_loss(
     weight clipping, a gradient penalty or spectral normalization.
     """
     del real_targets, fake_targets
-    return ops.mean(fake_logits) - ops.mean(real_logits)
+    return ops.mean(ops.convert_to_tensor(fake_logits)) - ops.mean(
+        ops.convert_to_tensor(real_logits)
+    )
 
 
+@_register
 def wasserstein_generator_loss(real_logits, fake_logits):
     """The generator loss of WGAN, -E[f(G(z))] (Arjovsky et al. 2017)."""
     del real_logits
     return -ops.mean(fake_logits)
 
 
+@_register
 def hinge_discriminator_loss(
     real_logits, fake_logits, real_targets=None, fake_targets=None
 ):
@@ -136,17 +148,21 @@ def hinge_discriminator_loss(
     Normalization for Generative Adversarial Networks".
     """
     del real_targets, fake_targets
+    real_logits = ops.convert_to_tensor(real_logits)
+    fake_logits = ops.convert_to_tensor(fake_logits)
     return ops.mean(ops.relu(1.0 - real_logits)) + ops.mean(
         ops.relu(1.0 + fake_logits)
     )
 
 
+@_register
 def hinge_generator_loss(real_logits, fake_logits):
     """The generator side of the hinge loss, -E[D(G(z))] (Lim & Ye 2017)."""
     del real_logits
     return -ops.mean(fake_logits)
 
 
+@_register
 def least_squares_discriminator_loss(
     real_logits, fake_logits, real_targets=1.0, fake_targets=0.0
 ):
@@ -164,12 +180,15 @@ def least_squares_discriminator_loss(
     )
 
 
+@_register
 def least_squares_generator_loss(real_logits, fake_logits):
     """LSGAN generator loss, 1/2 E[(D(G(z)) - 1)^2] (Mao et al. 2017, c=1)."""
     del real_logits
+    fake_logits = ops.convert_to_tensor(fake_logits)
     return 0.5 * ops.mean(ops.square(fake_logits - 1.0))
 
 
+@_register
 def relativistic_average_discriminator_loss(
     real_logits, fake_logits, real_targets=None, fake_targets=None
 ):
@@ -180,6 +199,8 @@ def relativistic_average_discriminator_loss(
     L_D = BCE(D_ra(x, fake), 1) + BCE(D_ra(fake, x), 0).
     """
     del real_targets, fake_targets
+    real_logits = ops.convert_to_tensor(real_logits)
+    fake_logits = ops.convert_to_tensor(fake_logits)
     real_rel = real_logits - ops.mean(fake_logits)
     fake_rel = fake_logits - ops.mean(real_logits)
     return ops.mean(sigmoid_cross_entropy(real_rel, 1.0)) + ops.mean(
@@ -187,9 +208,12 @@ def relativistic_average_discriminator_loss(
     )
 
 
+@_register
 def relativistic_average_generator_loss(real_logits, fake_logits):
     """RaSGAN generator loss (Jolicoeur-Martineau 2018): the roles swapped,
     L_G = BCE(D_ra(x, fake), 0) + BCE(D_ra(fake, x), 1)."""
+    real_logits = ops.convert_to_tensor(real_logits)
+    fake_logits = ops.convert_to_tensor(fake_logits)
     real_rel = real_logits - ops.mean(fake_logits)
     fake_rel = fake_logits - ops.mean(real_logits)
     return ops.mean(sigmoid_cross_entropy(real_rel, 0.0)) + ops.mean(

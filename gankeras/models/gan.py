@@ -121,7 +121,37 @@ class GAN(gan_backend.GANTrainer, keras.Model):
         self.replay_buffer = replay_buffer
         self.data_range = None if data_range is None else tuple(data_range)
         self.seed_generator = keras.random.SeedGenerator(1337, name="gan_seed")
+        # Read by the compiled step, so a callback can anneal it.
+        self.instance_noise_std = self.add_weight(
+            shape=(), initializer="zeros", trainable=False, name="instance_noise_std"
+        )
         self.built = True
+
+    # Keras saves a layer's own variables but not its SeedGenerator's state;
+    # without it a reloaded GAN would replay the same latents as step 0 and
+    # resumed training would not continue identically.
+    def _own_state(self):
+        return (
+            self._trainable_variables
+            + self._non_trainable_variables
+            + [self.seed_generator.state]
+        )
+
+    def save_own_variables(self, store):
+        for i, variable in enumerate(self._own_state()):
+            store[f"{i}"] = variable
+
+    def load_own_variables(self, store):
+        variables = self._own_state()
+        if len(store.keys()) != len(variables):
+            raise ValueError(
+                f"The saved GAN state holds {len(store.keys())} variables but "
+                f"this GAN has {len(variables)} (its own variables and the RNG "
+                "state). The file was saved by another gankeras version or "
+                "model."
+            )
+        for i, variable in enumerate(variables):
+            variable.assign(store[f"{i}"])
 
     # ------------------------------------------------------------------
     # Properties
@@ -241,13 +271,6 @@ class GAN(gan_backend.GANTrainer, keras.Model):
             clip = WeightClip(weight_clip)
             for variable in self.discriminator.trainable_variables:
                 variable.constraint = clip
-        if not hasattr(self, "instance_noise_std"):
-            self.instance_noise_std = self.add_weight(
-                shape=(),
-                initializer="zeros",
-                trainable=False,
-                name="instance_noise_std",
-            )
         self.instance_noise_std.assign(float(instance_noise))
         super().compile(
             optimizer=GANOptimizer(self, d_optimizer, g_optimizer),
@@ -397,9 +420,7 @@ class GAN(gan_backend.GANTrainer, keras.Model):
             self._generate(self._sample_latents(batch_size), fake_labels, True)
         )
         if self.replay_buffer is not None:
-            fake, fake_labels = self.replay_buffer(
-                fake, fake_labels, seed_generator=self.seed_generator
-            )
+            fake, fake_labels = self._replay(fake, fake_labels)
         real_in = self._add_instance_noise(real)
         fake_in = self._add_instance_noise(fake)
 
@@ -480,7 +501,7 @@ class GAN(gan_backend.GANTrainer, keras.Model):
         G(z ~ q(z|x)), both means over the batch (Larsen et al. 2016 use a
         feature-space error; pixels keep the objective independent of D)."""
         mean, log_var = self.encoder(real, training=True)
-        eps = keras.random.normal(ops.shape(mean), seed=self.seed_generator)
+        eps = self._random(keras.random.normal, ops.shape(mean))
         z = mean + ops.exp(0.5 * log_var) * ops.cast(eps, mean.dtype)
         reconstruction = self._generate(z, labels, True)
         kl = -0.5 * ops.mean(
@@ -496,9 +517,7 @@ class GAN(gan_backend.GANTrainer, keras.Model):
         critics see the real labels."""
         batch_size = ops.shape(real)[0]
         alpha_shape = (batch_size,) + (1,) * (len(real.shape) - 1)
-        alpha = ops.cast(
-            keras.random.uniform(alpha_shape, seed=self.seed_generator), real.dtype
-        )
+        alpha = ops.cast(self._random(keras.random.uniform, alpha_shape), real.dtype)
         mixed = alpha * real + (1.0 - alpha) * ops.cast(fake, real.dtype)
         _, grads = gan_backend.value_and_input_gradient(
             lambda x: self._logits(self._discriminate(x, labels)), mixed
@@ -509,15 +528,59 @@ class GAN(gan_backend.GANTrainer, keras.Model):
     # ------------------------------------------------------------------
     # Pieces of the step
     # ------------------------------------------------------------------
+    def _random(self, draw, shape, **kwargs):
+        """`draw(shape, seed=self.seed_generator, **kwargs)`, per-example
+        randomness (`shape[0]` is this replica's batch), drawn so that it
+        does not depend on the number of replicas.
+
+        Under a `tf.distribute` strategy every replica runs the step with the
+        same seed state. Each draws for the whole global batch and keeps its
+        own rows, so the replicas see different latents (not one latent
+        batch repeated N times) and a replicated step draws exactly what a
+        single-device step on the global batch draws. This costs N times the
+        random numbers of a per-replica draw; they are small next to the
+        networks. (JAX's `DataParallel` traces global arrays: one replica.)
+        """
+        replica_id, num_replicas = gan_backend.replica_shard()
+        if num_replicas == 1:
+            return draw(shape, seed=self.seed_generator, **kwargs)
+        local = shape[0]
+        values = draw(
+            (local * num_replicas,) + tuple(shape[1:]),
+            seed=self.seed_generator,
+            **kwargs,
+        )
+        return values[replica_id * local : (replica_id + 1) * local]
+
+    def _replay(self, fake, labels):
+        """Mixes pooled fakes into `fake` `[batch, ...]` (see ReplayBuffer).
+
+        Under a `tf.distribute` strategy the pool is a mirrored variable:
+        every replica gathers the global fake batch, runs the same pool
+        update on it (so the copies stay identical and equal the
+        single-device pool) and keeps its own rows of the result.
+        """
+        replica_id, num_replicas = gan_backend.replica_shard()
+        if num_replicas == 1:
+            return self.replay_buffer(fake, labels, seed_generator=self.seed_generator)
+        local = ops.shape(fake)[0]
+        rows = slice(replica_id * local, (replica_id + 1) * local)
+        mixed, mixed_labels = self.replay_buffer(
+            gan_backend.all_gather(fake),
+            None if labels is None else gan_backend.all_gather(labels),
+            seed_generator=self.seed_generator,
+        )
+        return mixed[rows], None if mixed_labels is None else mixed_labels[rows]
+
     def _sample_latents(self, batch_size):
-        z = keras.random.normal((batch_size, self.latent_dim), seed=self.seed_generator)
+        z = self._random(keras.random.normal, (batch_size, self.latent_dim))
         return ops.cast(z, self.compute_dtype)
 
     def _sample_labels(self, batch_size):
         if not self.conditional:
             return None
-        return keras.random.randint(
-            (batch_size,), 0, self.num_classes, seed=self.seed_generator, dtype="int32"
+        return self._random(
+            keras.random.randint, (batch_size,), minval=0, maxval=self.num_classes, dtype="int32"
         )
 
     def _generate(self, z, labels, training):
@@ -541,7 +604,7 @@ class GAN(gan_backend.GANTrainer, keras.Model):
     def _add_instance_noise(self, images):
         if not self.training_config["instance_noise"]:
             return images
-        noise = keras.random.normal(ops.shape(images), seed=self.seed_generator)
+        noise = self._random(keras.random.normal, ops.shape(images))
         return images + ops.cast(self.instance_noise_std, images.dtype) * ops.cast(
             noise, images.dtype
         )
@@ -559,17 +622,15 @@ class GAN(gan_backend.GANTrainer, keras.Model):
         if config["real_label_range"] is not None:
             low, high = config["real_label_range"]
             real_t = ops.cast(
-                keras.random.uniform(shape, low, high, seed=self.seed_generator), dtype
+                self._random(keras.random.uniform, shape, minval=low, maxval=high), dtype
             )
         if config["fake_label_range"] is not None:
             low, high = config["fake_label_range"]
             fake_t = ops.cast(
-                keras.random.uniform(shape, low, high, seed=self.seed_generator), dtype
+                self._random(keras.random.uniform, shape, minval=low, maxval=high), dtype
             )
         if config["label_flip"]:
-            flip = keras.random.uniform(shape, seed=self.seed_generator) < config[
-                "label_flip"
-            ]
+            flip = self._random(keras.random.uniform, shape) < config["label_flip"]
             real_t, fake_t = ops.where(flip, fake_t, real_t), ops.where(
                 flip, real_t, fake_t
             )
@@ -670,7 +731,7 @@ class GAN(gan_backend.GANTrainer, keras.Model):
             raise RuntimeError(
                 "Call `gan.compile(...)` before `gan.fit(...)`."
             )
-        validation.check_first_batch(self, x, y)
+        validation.check_first_batch(self, x, y, kwargs.get("batch_size"))
         callbacks = list(kwargs.pop("callbacks", None) or [])
         if not any(isinstance(c, DivergenceGuard) for c in callbacks):
             callbacks.append(DivergenceGuard())

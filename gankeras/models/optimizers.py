@@ -48,6 +48,12 @@ class GANOptimizer(keras.optimizers.MultiOptimizer):
         self.d_optimizer = d_optimizer
         self.g_optimizer = g_optimizer
 
+    def finalize_variable_values(self, var_list):
+        """Leaves the weights as trained. Keras's default, at the end of
+        `fit`, overwrites them with `g_optimizer`'s moving average; a GAN
+        keeps its raw generator (a later `fit` or a resumed run continues
+        from it) and samples with the average through `GAN.ema_weights()`."""
+
     def get_config(self):
         raise NotImplementedError(
             "GANOptimizer is rebuilt by GAN.compile from its two optimizers; "
