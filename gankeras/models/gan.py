@@ -580,7 +580,11 @@ class GAN(gan_backend.GANTrainer, keras.Model):
         if not self.conditional:
             return None
         return self._random(
-            keras.random.randint, (batch_size,), minval=0, maxval=self.num_classes, dtype="int32"
+            keras.random.randint,
+            (batch_size,),
+            minval=0,
+            maxval=self.num_classes,
+            dtype="int32",
         )
 
     def _generate(self, z, labels, training):
@@ -622,12 +626,14 @@ class GAN(gan_backend.GANTrainer, keras.Model):
         if config["real_label_range"] is not None:
             low, high = config["real_label_range"]
             real_t = ops.cast(
-                self._random(keras.random.uniform, shape, minval=low, maxval=high), dtype
+                self._random(keras.random.uniform, shape, minval=low, maxval=high),
+                dtype,
             )
         if config["fake_label_range"] is not None:
             low, high = config["fake_label_range"]
             fake_t = ops.cast(
-                self._random(keras.random.uniform, shape, minval=low, maxval=high), dtype
+                self._random(keras.random.uniform, shape, minval=low, maxval=high),
+                dtype,
             )
         if config["label_flip"]:
             flip = self._random(keras.random.uniform, shape) < config["label_flip"]
@@ -732,6 +738,10 @@ class GAN(gan_backend.GANTrainer, keras.Model):
                 "Call `gan.compile(...)` before `gan.fit(...)`."
             )
         validation.check_first_batch(self, x, y, kwargs.get("batch_size"))
+        if hasattr(x, "element_spec"):
+            # A tf.data pipeline shuffles itself (gankeras.data does); Keras
+            # warns when asked to shuffle one.
+            kwargs.setdefault("shuffle", False)
         callbacks = list(kwargs.pop("callbacks", None) or [])
         if not any(isinstance(c, DivergenceGuard) for c in callbacks):
             callbacks.append(DivergenceGuard())

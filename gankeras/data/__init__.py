@@ -1,0 +1,37 @@
+"""Data sources: everything becomes the same `tf.data.Dataset`.
+
+Every `*_dataset` function returns a shuffled (seeded), batched, prefetched
+`tf.data.Dataset` of float32 images `[batch, H, W, C]` in [-1, 1], or of
+`(images, labels)` with int32 labels `[batch]` when `with_labels=True`;
+`GAN.fit` takes it on the TensorFlow, JAX and PyTorch backends.
+
+Sources (one module each; all end in `pipeline.py`):
+
+- `idx_dataset`: MNIST-format IDX files, e.g. the real Fashion-MNIST in
+  `FASHION_MNIST_DIR` (offline).
+- `image_folder_dataset`: a folder of PNG/JPEG files (offline).
+- `array_dataset`: NumPy arrays in memory.
+- `tfds_dataset`: any TensorFlow Datasets image dataset (needs the network
+  the first time, or a `data_dir` where it was prepared).
+- `toy`: 1-D and 2-D Gaussian mixtures (not images).
+
+For evaluation, the `load_*` functions return the raw numpy arrays (uint8
+images `[N, H, W, C]`, int32 labels `[N]`).
+"""
+
+from gankeras.data import pipeline, toy  # noqa: F401
+from gankeras.data.arrays import array_dataset  # noqa: F401
+from gankeras.data.folder import (  # noqa: F401
+    ImageFolder,
+    image_folder_dataset,
+    load_image_folder,
+)
+from gankeras.data.idx import (  # noqa: F401
+    FASHION_MNIST_DIR,
+    IDXFormatError,
+    idx_dataset,
+    load_idx,
+    read_idx,
+)
+from gankeras.data.pipeline import DATA_RANGE  # noqa: F401
+from gankeras.data.tfds_source import load_tfds, tfds_dataset  # noqa: F401
