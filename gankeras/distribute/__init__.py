@@ -1,0 +1,13 @@
+"""Data-parallel training on the engines Keras supports (docs/distribution.md).
+
+`strategy_scope(name)` builds the right context for the active backend:
+`tf.distribute` strategies on TensorFlow, `keras.distribution.DataParallel`
+on JAX; PyTorch trains on one device.
+"""
+
+from gankeras.distribute.strategies import (  # noqa: F401
+    STRATEGIES,
+    get_strategy,
+    num_replicas,
+    strategy_scope,
+)

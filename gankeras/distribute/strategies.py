@@ -1,0 +1,219 @@
+"""Data-parallel strategies by name, for the engines Keras already supports.
+
+A GAN trains data-parallel the way any Keras model does; this module only
+maps one strategy name (the pipeline's `--strategy` flag) to the object the
+active Keras backend uses:
+
+- "default": one device on every backend (TensorFlow's default strategy).
+- "mirrored": `tf.distribute.MirroredStrategy(devices)` on TensorFlow;
+  `keras.distribution.DataParallel(devices)` on JAX.
+- "multi_worker": `tf.distribute.MultiWorkerMirroredStrategy` (cluster from
+  the `TF_CONFIG` variable) on TensorFlow; on JAX
+  `keras.distribution.initialize()`, then `DataParallel` over every
+  process's devices.
+- "tpu": `tf.distribute.TPUStrategy` on TensorFlow; `DataParallel` over the
+  TPU devices on JAX.
+
+Keras's PyTorch backend has no `keras.distribution` implementation and
+`Model.fit` does not wrap models in `torch.nn.parallel.
+DistributedDataParallel`, so only "default" exists there (docs/distribution.md).
+
+How the GAN step stays correct under replication (loss scaling, all-reduced
+updates of both optimizers, per-replica randomness, the replay pool) is
+explained in `gankeras/backend/tensorflow_trainer.py` and `GAN._random`.
+"""
+
+import contextlib
+
+import keras
+
+STRATEGIES = ("default", "mirrored", "multi_worker", "tpu")
+_TF_STRATEGIES = {}  # (name, devices) -> tf.distribute.Strategy, see get_strategy
+
+
+def get_strategy(name="default", devices=None):
+    """Returns the data-parallel strategy called `name` for the backend.
+
+    Args:
+        name: one of `STRATEGIES`.
+        devices: optional list of device names for "mirrored" (TensorFlow:
+            e.g. `["/gpu:0", "/gpu:1"]`; JAX: e.g. `["gpu:0", "gpu:1"]`).
+            All visible accelerators (else CPUs) when omitted. For "tpu" on
+            TensorFlow, the TPU name or address (a string) instead.
+
+    Returns:
+        TensorFlow: a `tf.distribute.Strategy`. JAX: a
+        `keras.distribution.DataParallel`, or None for "default". PyTorch:
+        None ("default" only). Every non-None result has a `.scope()`.
+
+    Raises:
+        ValueError: for an unknown name, or a name the backend cannot run.
+    """
+    if name not in STRATEGIES:
+        raise ValueError(
+            f"`strategy` must be one of {STRATEGIES}. Received: strategy={name!r}"
+        )
+    backend = keras.backend.backend()
+    factories = _FACTORIES.get(backend, {})
+    if name not in factories:
+        raise ValueError(
+            f"Strategy {name!r} does not exist on the {backend!r} Keras "
+            f"backend: Keras's {backend} backend trains on one device per "
+            "process (no keras.distribution, no DistributedDataParallel in "
+            "Model.fit). Use strategy='default', or run with "
+            "KERAS_BACKEND=tensorflow (tf.distribute) or KERAS_BACKEND=jax "
+            "(keras.distribution.DataParallel) for data-parallel training."
+        )
+    if backend == "tensorflow":
+        # One strategy object per (name, devices) and process: two live
+        # MirroredStrategy instances hand out the same collective keys, and
+        # the second one's all-reduces then fail with "Shape mismatch in the
+        # collective instance"; MultiWorkerMirroredStrategy may be created
+        # only once per process anyway.
+        key = (name, devices if isinstance(devices, str) else tuple(devices or ()))
+        if key not in _TF_STRATEGIES:
+            _TF_STRATEGIES[key] = factories[name](devices)
+        return _TF_STRATEGIES[key]
+    return factories[name](devices)
+
+
+@contextlib.contextmanager
+def strategy_scope(name="default", devices=None):
+    """Context in which to build, compile and fit a GAN data-parallel.
+
+    TensorFlow needs the models and optimizers created inside the scope;
+    JAX needs the distribution set while variables are created and while
+    `fit` runs. Doing all three inside this scope suits both.
+
+    Args:
+        name, devices: as in `get_strategy`.
+
+    Yields:
+        The object `get_strategy` returns (None where there is none).
+
+    Example:
+
+    ```python
+    with gankeras.distribute.strategy_scope("mirrored") as strategy:
+        gan = gankeras.GAN(make_generator(), make_discriminator())
+        gan.compile(d_optimizer=..., g_optimizer=...)
+        # The global batch: 64 examples per replica, equal shards.
+        gan.fit(dataset.batch(64 * num_replicas(strategy), drop_remainder=True))
+    ```
+    """
+    strategy = get_strategy(name, devices)
+    scope = strategy.scope() if strategy is not None else contextlib.nullcontext()
+    with scope:
+        yield strategy
+
+
+def num_replicas(strategy):
+    """Number of model replicas of a `get_strategy` result: scale the
+    global batch (and, if wanted, the learning rates) by it."""
+    if strategy is None:
+        return 1
+    if hasattr(strategy, "num_replicas_in_sync"):  # tf.distribute
+        return int(strategy.num_replicas_in_sync)
+    return int(strategy.device_mesh.devices.size)  # keras.distribution
+
+
+# ----------------------------------------------------------------------
+# TensorFlow: tf.distribute strategies
+# ----------------------------------------------------------------------
+def _tf_default(devices):
+    import tensorflow as tf
+
+    _no_devices("default", devices)
+    return tf.distribute.get_strategy()
+
+
+def _tf_mirrored(devices):
+    import tensorflow as tf
+
+    return tf.distribute.MirroredStrategy(devices=devices)
+
+
+def _tf_multi_worker(devices):
+    import tensorflow as tf
+
+    _no_devices("multi_worker", devices)
+    # The cluster (workers, this task's index) comes from TF_CONFIG.
+    return tf.distribute.MultiWorkerMirroredStrategy()
+
+
+def _tf_tpu(devices):
+    import tensorflow as tf
+
+    tpu = devices if isinstance(devices, str) else ""
+    try:
+        resolver = tf.distribute.cluster_resolver.TPUClusterResolver(tpu=tpu)
+        tf.config.experimental_connect_to_cluster(resolver)
+        tf.tpu.experimental.initialize_tpu_system(resolver)
+    except (ValueError, tf.errors.OpError) as error:
+        raise ValueError(
+            "strategy='tpu' found no TPU to connect to "
+            f"(tpu={tpu!r}): {error}. Run on a TPU VM, or pass the TPU's "
+            "name or grpc:// address as `devices`."
+        ) from error
+    return tf.distribute.TPUStrategy(resolver)
+
+
+# ----------------------------------------------------------------------
+# JAX: keras.distribution.DataParallel ("default": no distribution)
+# ----------------------------------------------------------------------
+def _no_strategy(devices):
+    _no_devices("default", devices)
+    return None
+
+
+def _jax_mirrored(devices):
+    devices = list(devices or keras.distribution.list_devices())
+    return keras.distribution.DataParallel(devices=devices)
+
+
+def _jax_multi_worker(devices):
+    _no_devices("multi_worker", devices)
+    # Reads KERAS_DISTRIBUTION_JOB_ADDRESSES, _NUM_PROCESSES, _PROCESS_ID
+    # (or the TPU runtime's own settings); must run before any computation.
+    keras.distribution.initialize()
+    # Every process's devices; each process feeds its own share of the
+    # dataset (DataParallel's auto_shard_dataset).
+    return keras.distribution.DataParallel(devices=keras.distribution.list_devices())
+
+
+def _jax_tpu(devices):
+    _no_devices("tpu", devices)
+    tpus = keras.distribution.list_devices("tpu")
+    if not tpus:
+        raise ValueError(
+            "strategy='tpu' on the JAX backend needs TPU devices; JAX sees "
+            f"{keras.distribution.list_devices()}. Use strategy='mirrored' "
+            "for data parallelism on GPUs or CPUs."
+        )
+    return keras.distribution.DataParallel(devices=tpus)
+
+
+def _no_devices(name, devices):
+    if devices is not None:
+        raise ValueError(
+            f"strategy={name!r} picks its devices itself; `devices` is only "
+            f"for 'mirrored' (and a TPU address for 'tpu' on TensorFlow). "
+            f"Received: devices={devices!r}"
+        )
+
+
+_FACTORIES = {
+    "tensorflow": {
+        "default": _tf_default,
+        "mirrored": _tf_mirrored,
+        "multi_worker": _tf_multi_worker,
+        "tpu": _tf_tpu,
+    },
+    "jax": {
+        "default": _no_strategy,
+        "mirrored": _jax_mirrored,
+        "multi_worker": _jax_multi_worker,
+        "tpu": _jax_tpu,
+    },
+    "torch": {"default": _no_strategy},
+}
