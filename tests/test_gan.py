@@ -227,3 +227,26 @@ def test_learns_a_univariate_gaussian():
     samples = gan.generate(4000, seed=0)
     assert samples.mean() == pytest.approx(4.0, abs=0.25)
     assert samples.std() == pytest.approx(0.5, abs=0.2)
+
+
+# --- Evaluation --------------------------------------------------------------
+
+
+def test_evaluate_reports_losses_without_updating_weights():
+    gan = compiled_image_gan(gradient_penalty=1.0)
+    data = images(32)
+    gan.fit(data, batch_size=16, epochs=1, verbose=0)
+    before = [np.array(v) for v in gan.trainable_variables]
+    results = gan.evaluate(data, batch_size=16, verbose=0, return_dict=True)
+    assert {"d_loss", "g_loss", "d_real", "d_fake"} <= set(results)
+    assert all(np.isfinite(results[k]) for k in ("d_loss", "g_loss"))
+    for b, v in zip(before, gan.trainable_variables):
+        np.testing.assert_array_equal(b, np.array(v))
+
+
+def test_fit_accepts_validation_data():
+    gan = compiled_image_gan()
+    history = gan.fit(
+        images(32), batch_size=16, epochs=1, verbose=0, validation_data=(images(16, seed=1),)
+    )
+    assert "val_d_loss" in history.history

@@ -68,6 +68,23 @@ class GANTrainer:
             self._step_state = None
         return results, new_state
 
+    def test_step(self, state, data):
+        # The phases' losses without updates (`gan.evaluate`).
+        trainable, non_trainable, metric_values = state
+        groups = (
+            self.trainable_variables,
+            self.non_trainable_variables,
+            self.metrics_variables,
+        )
+        step = _StepState(
+            [v for group in groups for v in group],
+            [*trainable, *non_trainable, *metric_values],
+        )
+        with keras.StatelessScope(state_mapping=step.mapping()) as scope:
+            results = self._update_trackers(self._evaluate_phases(data))
+        _collect(scope, step, self.non_trainable_variables + self.metrics_variables)
+        return results, tuple(step.get(group) for group in groups)
+
     def _run_phase(self, phase, real, labels):
         step = self._step_state
         assignable = self.non_trainable_variables

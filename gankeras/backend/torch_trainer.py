@@ -13,6 +13,10 @@ class GANTrainer:
         # Update the running means that the progress bar shows.
         return self._update_trackers(logs)
 
+    def test_step(self, data):
+        # The phases' losses without updates (`gan.evaluate`).
+        return self._update_trackers(self._evaluate_phases(data))
+
     def _run_phase(self, phase, real, labels):
         loss, logs = phase.loss_fn(real, labels)
         # Gradients of this phase's variables only: nothing accumulates in

@@ -121,6 +121,9 @@ class GAN(gan_backend.GANTrainer, keras.Model):
         self.replay_buffer = replay_buffer
         self.data_range = None if data_range is None else tuple(data_range)
         self.seed_generator = keras.random.SeedGenerator(1337, name="gan_seed")
+        # False while `evaluate` traces the objectives: networks in inference
+        # mode, no replay, no penalties.
+        self._training_mode = True
         # Read by the compiled step, so a callback can anneal it.
         self.instance_noise_std = self.add_weight(
             shape=(), initializer="zeros", trainable=False, name="instance_noise_std"
@@ -371,6 +374,21 @@ class GAN(gan_backend.GANTrainer, keras.Model):
             logs.update(self._run_phase(phase, real, labels))
         return logs
 
+    def _evaluate_phases(self, data):
+        """The phases' losses on one batch, without updates: what
+        `gan.evaluate(data)` and `fit(validation_data=...)` report. The
+        networks run in inference mode; penalties (regularizers, and needing
+        input gradients) and the replay pool are left out."""
+        real, labels = self._unpack(data)
+        self._training_mode = False
+        try:
+            logs = {}
+            for objective in (self._discriminator_objective, self._generator_objective):
+                logs.update(objective(real, labels)[1])
+        finally:
+            self._training_mode = True
+        return logs
+
     def _update_trackers(self, logs):
         for name, value in logs.items():
             self._trackers[name].update_state(value)
@@ -417,15 +435,15 @@ class GAN(gan_backend.GANTrainer, keras.Model):
         batch_size = ops.shape(real)[0]
         fake_labels = self._sample_labels(batch_size)
         fake = ops.stop_gradient(
-            self._generate(self._sample_latents(batch_size), fake_labels, True)
+            self._generate(self._sample_latents(batch_size), fake_labels)
         )
-        if self.replay_buffer is not None:
+        if self.replay_buffer is not None and self._training_mode:
             fake, fake_labels = self._replay(fake, fake_labels)
         real_in = self._add_instance_noise(real)
         fake_in = self._add_instance_noise(fake)
 
         logs = {}
-        if config["r1_penalty"]:
+        if config["r1_penalty"] and self._training_mode:
             real_logits, grads = gan_backend.value_and_input_gradient(
                 lambda x: self._logits(self._discriminate(x, labels)), real_in
             )
@@ -449,9 +467,9 @@ class GAN(gan_backend.GANTrainer, keras.Model):
         logs["d_loss"] = loss
         logs["d_real"] = self._score(real_logits)
         logs["d_fake"] = self._score(fake_logits)
-        if config["r1_penalty"]:
+        if "r1_penalty" in logs:
             loss = loss + 0.5 * config["r1_penalty"] * logs["r1_penalty"]
-        if config["gradient_penalty"]:
+        if config["gradient_penalty"] and self._training_mode:
             gp = self._gradient_penalty(real, fake, labels, fake_labels)
             logs["gradient_penalty"] = gp
             loss = loss + config["gradient_penalty"] * gp
@@ -472,7 +490,7 @@ class GAN(gan_backend.GANTrainer, keras.Model):
         config = self.training_config
         batch_size = ops.shape(real)[0]
         fake_labels = self._sample_labels(batch_size)
-        fake = self._generate(self._sample_latents(batch_size), fake_labels, True)
+        fake = self._generate(self._sample_latents(batch_size), fake_labels)
         fake_logits, fake_classes = self._split(
             self._discriminate(fake, fake_labels)
         )
@@ -500,10 +518,10 @@ class GAN(gan_backend.GANTrainer, keras.Model):
         """KL(q(z|x) || N(0, I)) and the pixel reconstruction error of
         G(z ~ q(z|x)), both means over the batch (Larsen et al. 2016 use a
         feature-space error; pixels keep the objective independent of D)."""
-        mean, log_var = self.encoder(real, training=True)
+        mean, log_var = self.encoder(real, training=self._training_mode)
         eps = self._random(keras.random.normal, ops.shape(mean))
         z = mean + ops.exp(0.5 * log_var) * ops.cast(eps, mean.dtype)
-        reconstruction = self._generate(z, labels, True)
+        reconstruction = self._generate(z, labels)
         kl = -0.5 * ops.mean(
             ops.sum(1.0 + log_var - ops.square(mean) - ops.exp(log_var), axis=-1)
         )
@@ -587,13 +605,13 @@ class GAN(gan_backend.GANTrainer, keras.Model):
             dtype="int32",
         )
 
-    def _generate(self, z, labels, training):
+    def _generate(self, z, labels):
         inputs = [z, labels] if self.conditional_generator else z
-        return self.generator(inputs, training=training)
+        return self.generator(inputs, training=self._training_mode)
 
     def _discriminate(self, images, labels):
         inputs = [images, labels] if self.conditional_discriminator else images
-        return self.discriminator(inputs, training=True)
+        return self.discriminator(inputs, training=self._training_mode)
 
     def _logits(self, output):
         return self._split(output)[0]
