@@ -10,6 +10,20 @@ import pytest  # noqa: E402
 
 BACKEND = keras.backend.backend()
 
+# Tests run tiny models in parallel pytest workers (`-n 2` on 2 cores): one
+# intra-op thread per worker beats two threads contending per worker.
+if BACKEND == "torch":
+    import torch
+
+    torch.set_num_threads(1)
+elif BACKEND == "tensorflow":
+    import tensorflow as tf
+
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(1)
+    except RuntimeError:  # TensorFlow already initialised its thread pools.
+        pass
+
 
 @pytest.fixture(autouse=True)
 def _seeded():

@@ -363,7 +363,9 @@ class GAN(gan_backend.GANTrainer, keras.Model):
         g_phase = Phase(
             "generator", self._generator_objective, generator_side, self.g_optimizer
         )
-        return [d_phase] * self.training_config["d_steps"] + [g_phase]
+        phases = [d_phase] * self.training_config["d_steps"] + [g_phase]
+        # A frozen network (no trainable variables) has nothing to update.
+        return [phase for phase in phases if phase.variables]
 
     def _train_phases(self, data):
         """Runs every phase on one batch; returns the logs of the last run
