@@ -751,6 +751,7 @@ class GAN(gan_backend.GANTrainer, keras.Model):
         networks (shape, dtype, NaNs, value range), and with a
         `gankeras.callbacks.DivergenceGuard` added unless one is given, so
         non-finite losses stop training with a clear error."""
+        from gankeras.callbacks.checkpoint import GANCheckpoint
         from gankeras.callbacks.divergence_guard import DivergenceGuard
 
         if not getattr(self, "compiled", False):
@@ -764,7 +765,16 @@ class GAN(gan_backend.GANTrainer, keras.Model):
             kwargs.setdefault("shuffle", False)
         callbacks = list(kwargs.pop("callbacks", None) or [])
         if not any(isinstance(c, DivergenceGuard) for c in callbacks):
-            callbacks.append(DivergenceGuard())
+            # With a GANCheckpoint, the guard sets aside checkpoints written
+            # after trouble began, so the newest one left is a good one.
+            checkpoints = [c for c in callbacks if isinstance(c, GANCheckpoint)]
+            callbacks.append(
+                DivergenceGuard(
+                    checkpoint_directory=(
+                        checkpoints[0].directory if checkpoints else None
+                    )
+                )
+            )
         return super().fit(x, y, callbacks=callbacks, **kwargs)
 
 
