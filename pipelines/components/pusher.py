@@ -1,0 +1,66 @@
+"""Pusher: exports a blessed generator as the next TF Serving version.
+
+Only a blessed model is pushed (as in TFX). The version directory is written
+by `gankeras.export.export_generator`: atomically, never overwriting one, and
+with the evaluation that blessed it in `assets.extra/evaluation.json` (the
+next run's Evaluator compares against it).
+
+Output `pushed_model/push.json`: pushed or not, version, path.
+"""
+
+import json
+
+from pipelines.components import evaluator
+from pipelines.framework import Component
+
+
+def make_pusher(model, blessing, evaluation, serving_dir, model_name, version=None):
+    """The Pusher component.
+
+    Args:
+        model: the Trainer `model` channel.
+        blessing: the Evaluator `blessing` channel.
+        evaluation: the Evaluator `evaluation` channel.
+        serving_dir: TF Serving's base directory (`saved_models`).
+        model_name: the served model's name.
+        version: explicit version number, or None for the next one.
+    """
+    return Component(
+        name="Pusher",
+        executor=run_pusher,
+        inputs={"model": model, "blessing": blessing, "evaluation": evaluation},
+        outputs=("pushed_model",),
+        parameters=dict(serving_dir=serving_dir, model_name=model_name, version=version),
+    )
+
+
+def run_pusher(inputs, outputs, p):
+    import keras
+
+    from gankeras import export
+
+    record = dict(pushed=False, version=None, path=None)
+    if not evaluator.is_blessed(inputs["blessing"]):
+        print("  not blessed: nothing pushed")
+    else:
+        generator = keras.saving.load_model(
+            inputs["model"].path("generator.keras"), compile=False
+        )
+        with open(inputs["model"].path("model_info.json")) as f:
+            model_info = json.load(f)
+        with open(inputs["evaluation"].path("metrics.json")) as f:
+            evaluation = json.load(f)
+        evaluation["model"] = inputs["model"].fingerprint
+        exported = export.export_generator(
+            generator,
+            p["serving_dir"],
+            p["model_name"],
+            version=p["version"],
+            num_classes=model_info["num_classes"],
+            extra_assets={evaluator.EVALUATION_FILE: json.dumps(evaluation, indent=2)},
+        )
+        record = dict(pushed=True, version=exported.version, path=exported.path)
+        print(f"  pushed version {exported.version} to {exported.path}")
+    with open(outputs["pushed_model"].path("push.json"), "w") as f:
+        json.dump(record, f, indent=2)
+    return record

@@ -1,0 +1,150 @@
+"""Trainer: builds the gankeras model from its parameters and trains it.
+
+Outputs:
+- `model/`: `generator.keras` (the generator with its EMA weights when EMA
+  is on: what the Evaluator scores and the Pusher exports),
+  `model_info.json` (latent_dim, num_classes, image_shape), `checkpoints/`
+  (`gankeras.callbacks.GANCheckpoint`; an interrupted run resumes from the
+  newest one) and `history.json`.
+- `samples/`: `fakes000001.png`, ... one sample grid per epoch, from fixed
+  seeds so the grids show the same latents improving.
+"""
+
+import json
+import os
+
+import numpy as np
+
+from pipelines.components import example_gen
+from pipelines.framework import Component, PipelineError
+
+SAMPLE_GRID_SEEDS = 64
+
+
+def make_trainer(examples, verbose=1, **parameters):
+    """The Trainer component.
+
+    Args:
+        examples: the ExampleGen `examples` channel.
+        **parameters: the `TrainerConfig` fields (see
+            `pipelines.config.TrainerConfig`): architecture, latent_dim,
+            loss, d_steps, epochs, steps_per_epoch, batch_size,
+            d_learning_rate, g_learning_rate, beta_1, ema, replay_buffer,
+            gradient_penalty, conditional, seed, strategy.
+        verbose: Keras progress output (not part of the cache key).
+    """
+    return Component(
+        name="Trainer",
+        executor=run_trainer,
+        inputs={"examples": examples},
+        outputs=("model", "samples"),
+        parameters=dict(parameters),
+        runtime={"verbose": verbose},
+    )
+
+
+CONDITIONAL_ARCHITECTURES = ("conditional", "acgan")
+
+
+def build_gan(p, image_shape, num_classes):
+    """A compiled `gankeras.GAN` from the Trainer parameters `p`.
+
+    `--conditional` with "dcgan" picks its class-conditional variant
+    ("conditional", Mirza & Osindero 2014); "conditional" and "acgan" are
+    conditional by nature.
+    """
+    import keras
+
+    import gankeras
+    from gankeras import architectures
+
+    name = p["architecture"]
+    if p["conditional"] and name == "dcgan":
+        name = "conditional"
+    conditional = name in CONDITIONAL_ARCHITECTURES
+    if p["conditional"] and not conditional:
+        raise PipelineError(
+            f"--conditional is not available for --architecture={name}; "
+            f"expected one of ['dcgan', {', '.join(map(repr, CONDITIONAL_ARCHITECTURES))}]."
+        )
+    options = {} if name == "mlp" else {"base_filters": p["base_filters"]}
+    try:
+        networks = architectures.build(
+            name,
+            image_shape=image_shape,
+            latent_dim=p["latent_dim"],
+            num_classes=num_classes if conditional else None,
+            **options,
+        )
+    except ValueError as error:
+        raise PipelineError(f"Cannot build --architecture={name}: {error}") from error
+    replay = (
+        gankeras.ReplayBuffer(capacity=p["replay_buffer"]) if p["replay_buffer"] else None
+    )
+    gan = gankeras.GAN(**networks, replay_buffer=replay)
+    gan.compile(
+        d_optimizer=keras.optimizers.Adam(p["d_learning_rate"], beta_1=p["beta_1"]),
+        # EMA horizon ~100 steps (Keras's default momentum): with 0.999 a
+        # run of a few thousand steps still carries much of the random init.
+        g_optimizer=keras.optimizers.Adam(
+            p["g_learning_rate"], beta_1=p["beta_1"], use_ema=p["ema"], ema_momentum=0.99
+        ),
+        loss=p["loss"],
+        d_steps=p["d_steps"],
+        gradient_penalty=p["gradient_penalty"],
+    )
+    return gan
+
+
+def run_trainer(inputs, outputs, p):
+    import keras
+
+    from gankeras import callbacks, data
+
+    keras.utils.set_random_seed(p["seed"])
+    images, labels, stats = example_gen.load_examples(inputs["examples"])
+    gan = build_gan(p, tuple(stats["image_shape"]), stats["num_classes"])
+    if gan.conditional and labels is None:
+        raise PipelineError("A conditional GAN needs labelled examples; the dataset has none.")
+    dataset = data.array_dataset(
+        images,
+        labels if gan.conditional else None,
+        batch_size=p["batch_size"],
+        seed=p["seed"],
+    )
+    if p["steps_per_epoch"]:
+        dataset = dataset.repeat()
+    model_dir, samples_dir = outputs["model"].uri, outputs["samples"].uri
+    checkpoint_dir = os.path.join(model_dir, "checkpoints")
+    initial_epoch = callbacks.resume_or_start(gan, checkpoint_dir)
+    if initial_epoch:
+        print(f"  resuming from the checkpoint of epoch {initial_epoch}")
+    history = {}
+    if initial_epoch < p["epochs"]:
+        result = gan.fit(
+            dataset,
+            epochs=p["epochs"],
+            initial_epoch=initial_epoch,
+            steps_per_epoch=p["steps_per_epoch"] or None,
+            # The grid first: once a checkpoint exists, its epoch's grid does.
+            callbacks=[
+                callbacks.SampleGrid(samples_dir, seeds=np.arange(SAMPLE_GRID_SEEDS)),
+                callbacks.GANCheckpoint(checkpoint_dir, keep=2),
+            ],
+            verbose=p["verbose"],
+        )
+        history = {k: [float(v) for v in vs] for k, vs in result.history.items()}
+    with gan.ema_weights():
+        gan.generator.save(os.path.join(model_dir, "generator.keras"))
+    with open(os.path.join(model_dir, "history.json"), "w") as f:
+        json.dump(history, f, indent=2)
+    with open(os.path.join(model_dir, "model_info.json"), "w") as f:
+        json.dump(dict(latent_dim=gan.latent_dim, num_classes=gan.num_classes,
+                       image_shape=list(gan.image_shape), ema=gan.has_ema), f, indent=2)
+    grids = sorted(n for n in os.listdir(samples_dir) if n.startswith("fakes"))
+    return {
+        "epochs": p["epochs"],
+        "resumed_from_epoch": initial_epoch,
+        "final_metrics": {k: v[-1] for k, v in history.items()},
+        "sample_grid": os.path.join(samples_dir, grids[-1]) if grids else None,
+    }

@@ -1,0 +1,109 @@
+"""`PipelineConfig`: every setting of a pipeline run, in one typed record.
+
+The entry point turns flags into it (`from_flags`), validates it, prints it
+and archives it as JSON under the pipeline root; components receive plain
+parameter dicts cut from it.
+"""
+
+import dataclasses
+import json
+import os
+import typing
+
+from pipelines.framework import PipelineError
+
+STRATEGIES = ("default",)  # hook for tf.distribute / keras.distribution later
+# Names of gankeras.architectures.ARCHITECTURES, listed so that flag parsing
+# and --helpfull need no TensorFlow import; validate() checks they agree.
+ARCHITECTURES = ("dcgan", "conditional", "acgan", "mlp", "vaegan", "wgan_gp")
+
+
+@dataclasses.dataclass(frozen=True)
+class PipelineConfig:
+    # Data (ExampleGen)
+    dataset: str = "mnist"
+    idx_dir: typing.Optional[str] = None
+    tfds_data_dir: typing.Optional[str] = None
+    num_train_examples: typing.Optional[int] = None
+    # Model and training (Trainer)
+    architecture: str = "dcgan"
+    latent_dim: int = 64
+    base_filters: int = 32
+    loss: str = "non_saturating"
+    d_steps: int = 1
+    epochs: int = 3
+    steps_per_epoch: typing.Optional[int] = None
+    batch_size: int = 128
+    d_learning_rate: float = 2e-4
+    g_learning_rate: float = 2e-4
+    beta_1: float = 0.5
+    ema: bool = True
+    replay_buffer: int = 0
+    gradient_penalty: float = 0.0
+    conditional: bool = False
+    seed: int = 0
+    strategy: str = "default"
+    verbose: int = 1
+    # Evaluation (Evaluator)
+    eval_samples: int = 2000
+    bless_metric: str = "classifier_score"
+    bless_threshold: float = 3.0
+    # Serving (Pusher)
+    serving_dir: str = "saved_models"
+    model_name: str = "mnist_gan"
+    version: typing.Optional[int] = None
+    # Orchestration
+    pipeline_root: str = "pipeline_root"
+    cache: bool = True
+
+    def trainer_parameters(self):
+        names = (
+            "architecture latent_dim base_filters loss d_steps epochs steps_per_epoch "
+            "batch_size d_learning_rate g_learning_rate beta_1 ema replay_buffer gradient_penalty "
+            "conditional seed strategy"
+        ).split()
+        return {name: getattr(self, name) for name in names}
+
+    def to_json(self):
+        return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=True)
+
+    def validate(self):
+        """Raises `PipelineError` naming the bad setting, what was expected
+        and what was received."""
+        from gankeras import architectures, losses
+
+        def bad(name, expected):
+            raise PipelineError(
+                f"Bad --{name}: expected {expected}. Received: {getattr(self, name)!r}"
+            )
+
+        if self.loss not in losses.LOSSES:
+            bad("loss", f"one of {sorted(losses.LOSSES)}")
+        if self.architecture not in ARCHITECTURES or self.architecture not in architectures.ARCHITECTURES:
+            bad("architecture", f"one of {list(ARCHITECTURES)}")
+        from pipelines.components.evaluator import BLESSING_METRICS
+
+        if self.bless_metric not in BLESSING_METRICS:
+            bad("bless_metric", f"one of {sorted(BLESSING_METRICS)}")
+        if self.strategy not in STRATEGIES:
+            bad("strategy", f"one of {list(STRATEGIES)} (others are not implemented yet)")
+        for name in ("latent_dim", "base_filters", "d_steps", "epochs", "batch_size", "eval_samples"):
+            if getattr(self, name) < 1:
+                bad(name, "a positive integer")
+        for name in ("steps_per_epoch", "num_train_examples", "version"):
+            if getattr(self, name) is not None and getattr(self, name) < 1:
+                bad(name, "a positive integer or unset")
+        for name in ("d_learning_rate", "g_learning_rate"):
+            if not getattr(self, name) > 0:
+                bad(name, "a positive number")
+        if not 0 <= self.beta_1 < 1:
+            bad("beta_1", "a number in [0, 1)")
+        if self.replay_buffer < 0:
+            bad("replay_buffer", "0 (off) or a positive pool size")
+        if self.gradient_penalty < 0:
+            bad("gradient_penalty", "a weight >= 0 (10 in Gulrajani et al. 2017)")
+        if self.idx_dir is not None and not os.path.isdir(self.idx_dir):
+            bad("idx_dir", "an existing folder of MNIST-format IDX files")
+        if self.num_train_examples is not None and self.num_train_examples < self.batch_size:
+            bad("num_train_examples", f"at least --batch_size={self.batch_size}")
+        return self

@@ -1,0 +1,21 @@
+"""A minimal local orchestrator in the shape of TFX.
+
+- `Component`: declared inputs (channels from upstream outputs), outputs and
+  JSON-able parameters, plus an executor function doing the work.
+- `Artifact`: one output directory `<root>/<Component>/<output>/<run_id>/`.
+- `LocalRunner`: runs components in order, writes an execution record per
+  run (`<root>/<Component>/executions/<run_id>.json`) and reuses the outputs
+  of an earlier complete execution with the same cache key (component,
+  parameters, input fingerprints, code version). An interrupted execution
+  with the same key is re-entered in its own directories, so a Trainer
+  resumes from the checkpoints it left there.
+
+Why not TFX itself: it is not installable next to Keras 3 / TF 2.21 here
+(its releases pin older TensorFlow), and a local orchestrator of ~200 lines
+is all the pipeline needs.
+"""
+
+from pipelines.framework.artifact import Artifact  # noqa: F401
+from pipelines.framework.component import Channel, Component  # noqa: F401
+from pipelines.framework.runner import ExecutionRecord, LocalRunner  # noqa: F401
+from pipelines.framework.errors import PipelineError  # noqa: F401

@@ -1,0 +1,54 @@
+"""`Component`: what a pipeline step consumes, produces and is configured by."""
+
+import dataclasses
+import typing
+
+
+@dataclasses.dataclass(frozen=True)
+class Channel:
+    """A reference to output `output` of `component` (wired at build time)."""
+
+    component: str
+    output: str
+
+
+@dataclasses.dataclass
+class Component:
+    """One pipeline step.
+
+    Attributes:
+        name: unique component name; the top directory of its artifacts.
+        executor: `fn(inputs, outputs, parameters) -> dict`: `inputs` and
+            `outputs` map names to `Artifact`s (output directories exist and
+            are empty for a new execution, or hold what an interrupted one
+            left); `parameters` is the dict below. Returns a JSON-able dict of
+            results (metrics, flags) saved in the execution record.
+        inputs: input name -> `Channel` of an upstream component's output.
+        outputs: output names.
+        parameters: JSON-able settings; part of the cache key.
+        cache: reuse an earlier identical execution's outputs.
+        resolvers: parameter name -> `fn(inputs) -> JSON-able value`,
+            called when the component is about to run (after its inputs are
+            known, before the cache key): parameters that depend on state
+            outside the pipeline, like the model currently served (TFX
+            uses Resolver nodes for this).
+        runtime: settings passed to the executor with the parameters but
+            left out of the cache key (console verbosity).
+    """
+
+    name: str
+    executor: typing.Callable
+    inputs: dict = dataclasses.field(default_factory=dict)
+    outputs: tuple = ()
+    parameters: dict = dataclasses.field(default_factory=dict)
+    cache: bool = True
+    resolvers: dict = dataclasses.field(default_factory=dict)
+    runtime: dict = dataclasses.field(default_factory=dict)
+
+    def output(self, name):
+        """The `Channel` of output `name`, to wire into a downstream input."""
+        if name not in self.outputs:
+            raise KeyError(
+                f"{self.name} has no output {name!r}; it has {list(self.outputs)}."
+            )
+        return Channel(self.name, name)
