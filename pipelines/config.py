@@ -12,7 +12,9 @@ import typing
 
 from pipelines.framework import PipelineError
 
-STRATEGIES = ("default",)  # hook for tf.distribute / keras.distribution later
+# gankeras.distribute.STRATEGIES, listed so that flag parsing needs no
+# TensorFlow import; validate() checks they agree.
+STRATEGIES = ("default", "mirrored", "multi_worker", "tpu")
 # Names of gankeras.architectures.ARCHITECTURES, listed so that flag parsing
 # and --helpfull need no TensorFlow import; validate() checks they agree.
 ARCHITECTURES = ("dcgan", "conditional", "acgan", "mlp", "vaegan", "wgan_gp")
@@ -85,8 +87,10 @@ class PipelineConfig:
 
         if self.bless_metric not in BLESSING_METRICS:
             bad("bless_metric", f"one of {sorted(BLESSING_METRICS)}")
-        if self.strategy not in STRATEGIES:
-            bad("strategy", f"one of {list(STRATEGIES)} (others are not implemented yet)")
+        from gankeras import distribute
+
+        if self.strategy not in STRATEGIES or self.strategy not in distribute.STRATEGIES:
+            bad("strategy", f"one of {list(STRATEGIES)}")
         for name in ("latent_dim", "base_filters", "d_steps", "epochs", "batch_size", "eval_samples"):
             if getattr(self, name) < 1:
                 bad(name, "a positive integer")

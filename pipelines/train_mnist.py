@@ -54,7 +54,8 @@ flags.DEFINE_float("gradient_penalty", _D.gradient_penalty,
 flags.DEFINE_boolean("conditional", _D.conditional,
                      "Class-conditional GAN (with dcgan: its conditional variant).")
 flags.DEFINE_integer("seed", _D.seed, "Random seed.")
-flags.DEFINE_enum("strategy", _D.strategy, list(STRATEGIES), "Distribution strategy (hook).")
+flags.DEFINE_enum("strategy", _D.strategy, list(STRATEGIES), "Distribution engine (gankeras.distribute): 'mirrored' = all local devices "
+    "(tf.distribute.MirroredStrategy / keras DataParallel); --batch_size is then the global batch.")
 flags.DEFINE_integer("verbose", _D.verbose, "Keras progress: 0 silent, 1 bar, 2 line/epoch.")
 flags.DEFINE_integer("eval_samples", _D.eval_samples, "Images generated for evaluation.")
 flags.DEFINE_enum("bless_metric", _D.bless_metric,

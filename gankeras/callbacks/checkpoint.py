@@ -358,7 +358,7 @@ class GANCheckpoint(keras.callbacks.Callback):
         """
         gan = self.model  # On JAX, reading `self.model` syncs its state.
         variables = checkpoint_variables(gan)
-        values = [keras.ops.convert_to_numpy(v.value) for v in variables]
+        values = [np.array(v) for v in variables]  # np.array: works for tf.distribute variables too
         bad = [
             v.path
             for v, value in zip(variables, values)

@@ -99,10 +99,23 @@ def build_gan(p, image_shape, num_classes):
 def run_trainer(inputs, outputs, p):
     import keras
 
-    from gankeras import callbacks, data
+    from gankeras.distribute import get_strategy, strategy_scope
 
     keras.utils.set_random_seed(p["seed"])
     images, labels, stats = example_gen.load_examples(inputs["examples"])
+    # Networks, optimizers and fit all live in the strategy's scope; with
+    # several replicas --batch_size is the global batch.
+    try:
+        get_strategy(p["strategy"])  # Fails for engines the backend lacks.
+    except ValueError as error:
+        raise PipelineError(f"--strategy={p['strategy']}: {error}") from error
+    with strategy_scope(p["strategy"]):
+        return _train(inputs, outputs, p, images, labels, stats)
+
+
+def _train(inputs, outputs, p, images, labels, stats):
+    from gankeras import callbacks, data
+
     gan = build_gan(p, tuple(stats["image_shape"]), stats["num_classes"])
     if gan.conditional and labels is None:
         raise PipelineError("A conditional GAN needs labelled examples; the dataset has none.")
