@@ -1,0 +1,570 @@
+"""Training throughput of the DCGAN (28x28x1): gankeras vs plain Keras vs plain PyTorch.
+
+Prints training images/second at each batch size for three contenders, run
+in the same process and interleaved (each repeat runs every contender once,
+in a rotating order; medians are reported), because the CPU is shared:
+
+  gankeras      `gankeras.GAN(...).fit(dataset)`, the library as users call it.
+  plain keras   a hand-written Keras step on the active backend, keras.io
+                `dcgan_overriding_train_step` style: one D update (real and
+                fake batches through D separately, like gankeras), then one G
+                update with fresh latents. TensorFlow: `train_step` with
+                `tf.GradientTape` under `fit`; PyTorch: `train_step` with
+                `.backward()` under `fit` (keras.io's custom_train_step_in_torch
+                guide); JAX: a `jax.jit` step over `stateless_call` /
+                `stateless_apply` (keras.io's training-loop-from-scratch-in-JAX
+                guide; Keras's JAX `fit` threads only one optimizer's state).
+  plain torch   the same networks written in `torch.nn` (NCHW), translated layer
+                by layer from the Keras models, trained with `torch.optim.Adam`
+                in a plain loop (D's parameters frozen during the G update).
+
+All three use the same networks (`gankeras.architectures.dcgan_*`), Adam(2e-4,
+beta_1=0.5) for both, the non-saturating loss, and real Fashion-MNIST images
+when /usr/share/datasets/fashion-mnist is installed (else uniform noise in
+[-1, 1]; speed does not depend on pixel values).
+
+FLOPs per training image are counted analytically from the layer shapes
+(multiply-adds x 2 of Dense / Conv2D / Conv2DTranspose; elementwise layers are
+not counted): the D update runs G forward, D forward on real and fake, and D
+backward (weight gradients, and input gradients below the first layer); the G
+update runs G forward, D forward, D backward to its input (no D weight
+gradients) and G backward. The ceiling is the best of a float32 2048x2048
+matmul in torch and numpy, measured in each repeat; "% ceiling" divides the
+counted FLOP/s by its median.
+
+Quick run (about 2 minutes):   python bench/train_throughput.py --quick
+Full run (about 5-8 minutes):  python bench/train_throughput.py
+Compare options, interleaved:  python bench/train_throughput.py \
+    --variants=transposed:xla,transposed:no_xla,resize:xla,resize:no_xla
+(`KERAS_BACKEND=tensorflow|jax|torch` picks the backend.)
+"""
+
+import argparse
+import gzip
+import os
+import statistics
+import sys
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+import torch  # noqa: E402
+from keras import ops  # noqa: E402
+
+import gankeras  # noqa: E402
+from gankeras.architectures import dcgan  # noqa: E402
+from gankeras.architectures import upsampling as upsampling_lib  # noqa: E402
+
+BACKEND = keras.backend.backend()
+IMAGE_SHAPE = (28, 28, 1)
+LATENT_DIM = 100
+FASHION_MNIST = "/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz"
+
+
+# ----------------------------------------------------------------------
+# Data
+# ----------------------------------------------------------------------
+def load_images(count):
+    """`count` Fashion-MNIST training images, float32 [count, 28, 28, 1] in [-1, 1]."""
+    if os.path.exists(FASHION_MNIST):
+        with gzip.open(FASHION_MNIST, "rb") as f:
+            raw = np.frombuffer(f.read(), dtype=np.uint8, offset=16)
+        images = raw.reshape(-1, 28, 28, 1)[:count].astype(np.float32)
+        return images / 127.5 - 1.0, "Fashion-MNIST"
+    rng = np.random.default_rng(0)
+    return rng.uniform(-1, 1, (count,) + IMAGE_SHAPE).astype(np.float32), "uniform noise"
+
+
+def make_dataset(images, batch_size):
+    return (
+        tf.data.Dataset.from_tensor_slices(images)
+        .shuffle(len(images), seed=0)
+        .repeat()
+        .batch(batch_size, drop_remainder=True)
+        .prefetch(tf.data.AUTOTUNE)
+    )
+
+
+# ----------------------------------------------------------------------
+# FLOPs, counted from the Keras layer shapes
+# ----------------------------------------------------------------------
+def layer_macs(model):
+    """Multiply-adds per image of each Dense / Conv2D / Conv2DTranspose, in order."""
+    macs = []
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.Dense):
+            macs.append(layer.input.shape[-1] * layer.units)
+        elif isinstance(layer, keras.layers.Conv2DTranspose):
+            _, h, w, cin = layer.input.shape
+            kh, kw = layer.kernel_size
+            macs.append(h * w * cin * layer.filters * kh * kw)
+        elif isinstance(layer, keras.layers.Conv2D):
+            _, h, w, cout = layer.output.shape
+            cin = layer.input.shape[-1]
+            kh, kw = layer.kernel_size
+            macs.append(h * w * cin * cout * kh * kw)
+    return macs
+
+
+def flops_per_training_image(generator, discriminator):
+    """FLOPs of one D update plus one G update, per image of the batch."""
+    g, d = layer_macs(generator), layer_macs(discriminator)
+    g_fwd, d_fwd = 2 * sum(g), 2 * sum(d)
+    d_input_grads_below_first = 2 * sum(d[1:])
+    d_update = g_fwd + 2 * d_fwd + 2 * (d_fwd + d_input_grads_below_first)
+    g_update = g_fwd + d_fwd + d_fwd + (g_fwd + 2 * sum(g[1:]))
+    return {
+        "g_forward": g_fwd,
+        "d_forward": d_fwd,
+        "training": d_update + g_update,
+        "issue_convention": 3 * (g_fwd + 2 * d_fwd),
+    }
+
+
+def matmul_gflops(n=2048, repeats=3):
+    """Best float32 n x n matmul rate of torch and numpy, in GFLOP/s."""
+    a = np.random.default_rng(0).standard_normal((n, n), dtype=np.float32)
+    ta = torch.from_numpy(a)
+    best = 0.0
+    for matmul in (lambda: ta @ ta, lambda: a @ a):
+        matmul()
+        for _ in range(repeats):
+            start = time.perf_counter()
+            matmul()
+            best = max(best, 2 * n**3 / (time.perf_counter() - start) / 1e9)
+    return best
+
+
+# ----------------------------------------------------------------------
+# Networks
+# ----------------------------------------------------------------------
+def build_networks(upsampling):
+    keras.utils.set_random_seed(0)
+    generator = dcgan.dcgan_generator(IMAGE_SHAPE, LATENT_DIM, upsampling=upsampling)
+    discriminator = dcgan.dcgan_discriminator(IMAGE_SHAPE)
+    return generator, discriminator
+
+
+def adam():
+    return keras.optimizers.Adam(2e-4, beta_1=0.5)
+
+
+def torch_from_keras(model):
+    """The same layer stack in torch.nn (NCHW). Only the layer types the
+    DCGAN uses; padding reproduces Keras's "same" output sizes."""
+    modules = []
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.InputLayer):
+            continue
+        if isinstance(layer, keras.layers.Dense):
+            modules.append(torch.nn.Linear(layer.input.shape[-1], layer.units, bias=layer.use_bias))
+        elif isinstance(layer, keras.layers.BatchNormalization):
+            norm = torch.nn.BatchNorm1d if len(layer.input.shape) == 2 else torch.nn.BatchNorm2d
+            modules.append(norm(layer.input.shape[-1], eps=layer.epsilon, momentum=1 - layer.momentum))
+        elif isinstance(layer, keras.layers.ReLU):
+            modules.append(torch.nn.ReLU())
+        elif isinstance(layer, keras.layers.LeakyReLU):
+            modules.append(torch.nn.LeakyReLU(layer.negative_slope))
+        elif isinstance(layer, keras.layers.Reshape):
+            h, w, c = layer.target_shape
+            modules.append(torch.nn.Unflatten(1, (c, h, w)))
+        elif isinstance(layer, keras.layers.Flatten):
+            modules.append(torch.nn.Flatten())
+        elif isinstance(layer, keras.layers.UpSampling2D):
+            modules.append(torch.nn.Upsample(scale_factor=2, mode="nearest"))
+        elif isinstance(layer, (keras.layers.Conv2D, keras.layers.Conv2DTranspose)):
+            k, s = layer.kernel_size[0], layer.strides[0]
+            cin, cout = layer.input.shape[-1], layer.filters
+            if isinstance(layer, keras.layers.Conv2DTranspose):
+                conv = torch.nn.ConvTranspose2d(
+                    cin, cout, k, s, padding=(k - 1) // 2, output_padding=s - 1, bias=layer.use_bias
+                )
+            else:
+                conv = torch.nn.Conv2d(cin, cout, k, s, padding=(k - 1) // 2, bias=layer.use_bias)
+            modules.append(conv)
+            if layer.activation is keras.activations.tanh:
+                modules.append(torch.nn.Tanh())
+        else:
+            raise NotImplementedError(f"No torch translation for {layer.__class__.__name__}")
+    return torch.nn.Sequential(*modules)
+
+
+def bce_real(logits):
+    """Non-saturating / BCE term for logits that should say "real"."""
+    return ops.mean(ops.softplus(-logits))
+
+
+def bce_fake(logits):
+    return ops.mean(ops.softplus(logits))
+
+
+# ----------------------------------------------------------------------
+# Contenders: each `run(batch_size, steps)` trains `steps` batches
+# ----------------------------------------------------------------------
+class FitTimer(keras.callbacks.Callback):
+    """Seconds from `on_train_begin` to `on_train_end` of the last `fit`: the
+    training loop, without what `fit` does before it (gankeras checks the
+    first batch there, once per `fit` call; `main` prints that cost)."""
+
+    def on_train_begin(self, logs=None):
+        self.start = time.perf_counter()
+
+    def on_train_end(self, logs=None):
+        self.seconds = time.perf_counter() - self.start
+
+
+class GanKerasContender:
+    def __init__(self, images, upsampling, jit_compile):
+        generator, discriminator = build_networks(upsampling)
+        self.flops = flops_per_training_image(generator, discriminator)
+        self.gan = gankeras.GAN(generator, discriminator, latent_dim=LATENT_DIM)
+        self.gan.compile(d_optimizer=adam(), g_optimizer=adam(), jit_compile=jit_compile)
+        self.images = images
+        self.datasets = {}
+
+    def run(self, batch_size, steps):
+        if batch_size not in self.datasets:
+            self.datasets[batch_size] = make_dataset(self.images, batch_size)
+        timer = FitTimer()
+        self.gan.fit(self.datasets[batch_size], epochs=1, steps_per_epoch=steps, verbose=0,
+                     callbacks=[timer])
+        return timer.seconds
+
+
+if BACKEND == "tensorflow":
+
+    class PlainKerasGAN(keras.Model):
+        """keras.io dcgan_overriding_train_step, with two D calls."""
+
+        def __init__(self, generator, discriminator):
+            super().__init__()
+            self.generator, self.discriminator = generator, discriminator
+            self.seed_generator = keras.random.SeedGenerator(0)
+            self.built = True
+
+        def compile(self, d_optimizer, g_optimizer, **kwargs):
+            super().compile(**kwargs)
+            self.d_optimizer, self.g_optimizer = d_optimizer, g_optimizer
+            self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
+            self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
+
+        @property
+        def metrics(self):
+            return [self.d_loss_tracker, self.g_loss_tracker]
+
+        def train_step(self, real):
+            batch = tf.shape(real)[0]
+            z = keras.random.normal((batch, LATENT_DIM), seed=self.seed_generator)
+            fake = self.generator(z, training=True)
+            with tf.GradientTape() as tape:
+                d_loss = bce_real(self.discriminator(real, training=True)) + bce_fake(
+                    self.discriminator(fake, training=True)
+                )
+            weights = self.discriminator.trainable_weights
+            self.d_optimizer.apply_gradients(zip(tape.gradient(d_loss, weights), weights))
+            z = keras.random.normal((batch, LATENT_DIM), seed=self.seed_generator)
+            with tf.GradientTape() as tape:
+                fake = self.generator(z, training=True)
+                g_loss = bce_real(self.discriminator(fake, training=True))
+            weights = self.generator.trainable_weights
+            self.g_optimizer.apply_gradients(zip(tape.gradient(g_loss, weights), weights))
+            self.d_loss_tracker.update_state(d_loss)
+            self.g_loss_tracker.update_state(g_loss)
+            return {"d_loss": self.d_loss_tracker.result(), "g_loss": self.g_loss_tracker.result()}
+
+elif BACKEND == "torch":
+
+    class PlainKerasGAN(keras.Model):
+        """keras.io custom_train_step_in_torch, for a GAN."""
+
+        def __init__(self, generator, discriminator):
+            super().__init__()
+            self.generator, self.discriminator = generator, discriminator
+            self.seed_generator = keras.random.SeedGenerator(0)
+            self.built = True
+
+        def compile(self, d_optimizer, g_optimizer, **kwargs):
+            super().compile(**kwargs)
+            self.d_optimizer, self.g_optimizer = d_optimizer, g_optimizer
+            self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
+            self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
+
+        @property
+        def metrics(self):
+            return [self.d_loss_tracker, self.g_loss_tracker]
+
+        def _update(self, loss, optimizer, weights):
+            self.zero_grad()
+            loss.backward()
+            grads = [v.value.grad for v in weights]
+            with torch.no_grad():
+                optimizer.apply(grads, weights)
+
+        def train_step(self, real):
+            batch = real.shape[0]
+            z = keras.random.normal((batch, LATENT_DIM), seed=self.seed_generator)
+            with torch.no_grad():
+                fake = self.generator(z, training=True)
+            d_loss = bce_real(self.discriminator(real, training=True)) + bce_fake(
+                self.discriminator(fake, training=True)
+            )
+            self._update(d_loss, self.d_optimizer, self.discriminator.trainable_weights)
+            z = keras.random.normal((batch, LATENT_DIM), seed=self.seed_generator)
+            g_loss = bce_real(self.discriminator(self.generator(z, training=True), training=True))
+            self._update(g_loss, self.g_optimizer, self.generator.trainable_weights)
+            self.d_loss_tracker.update_state(d_loss.detach())
+            self.g_loss_tracker.update_state(g_loss.detach())
+            return {"d_loss": self.d_loss_tracker.result(), "g_loss": self.g_loss_tracker.result()}
+
+
+def first_batch_check_seconds(contender, batch_size):
+    """What `GAN.fit` spends before training: `check_first_batch` (one batch
+    drawn from the dataset and checked in numpy), once per `fit` call."""
+    from gankeras import validation
+
+    start = time.perf_counter()
+    validation.check_first_batch(contender.gan, contender.datasets[batch_size])
+    return time.perf_counter() - start
+
+
+class PlainKerasContender:
+    """TensorFlow / PyTorch backends: `PlainKerasGAN.fit`."""
+
+    def __init__(self, images, upsampling, jit_compile):
+        generator, discriminator = build_networks(upsampling)
+        self.flops = flops_per_training_image(generator, discriminator)
+        self.model = PlainKerasGAN(generator, discriminator)
+        self.model.compile(adam(), adam(), jit_compile=jit_compile)
+        self.images = images
+        self.datasets = {}
+
+    def run(self, batch_size, steps):
+        if batch_size not in self.datasets:
+            self.datasets[batch_size] = make_dataset(self.images, batch_size)
+        timer = FitTimer()
+        self.model.fit(self.datasets[batch_size], epochs=1, steps_per_epoch=steps, verbose=0,
+                       callbacks=[timer])
+        return timer.seconds
+
+
+class PlainJaxContender:
+    """JAX backend: a jitted step over stateless_call / stateless_apply."""
+
+    def __init__(self, images, upsampling, jit_compile):
+        import jax
+
+        self.jax = jax
+        self.generator, self.discriminator = build_networks(upsampling)
+        self.flops = flops_per_training_image(self.generator, self.discriminator)
+        self.d_optimizer, self.g_optimizer = adam(), adam()
+        self.d_optimizer.build(self.discriminator.trainable_variables)
+        self.g_optimizer.build(self.generator.trainable_variables)
+        self.state = (
+            [v.value for v in self.generator.trainable_variables],
+            [v.value for v in self.generator.non_trainable_variables],
+            [v.value for v in self.discriminator.trainable_variables],
+            [v.value for v in self.discriminator.non_trainable_variables],
+            [v.value for v in self.g_optimizer.variables],
+            [v.value for v in self.d_optimizer.variables],
+            jax.random.PRNGKey(0),
+        )
+        self.step = jax.jit(self._step, donate_argnums=0)
+        self.images = images
+        self.iterators = {}
+
+    def _step(self, state, real):
+        jax = self.jax
+        g_tv, g_ntv, d_tv, d_ntv, g_ov, d_ov, key = state
+        key, key_d, key_g = jax.random.split(key, 3)
+        batch = real.shape[0]
+        G, D = self.generator, self.discriminator
+
+        z = jax.random.normal(key_d, (batch, LATENT_DIM))
+        fake, g_ntv = G.stateless_call(g_tv, g_ntv, z, training=True)
+        fake = jax.lax.stop_gradient(fake)
+
+        def d_loss_fn(d_tv, d_ntv):
+            real_logits, d_ntv = D.stateless_call(d_tv, d_ntv, real, training=True)
+            fake_logits, d_ntv = D.stateless_call(d_tv, d_ntv, fake, training=True)
+            return bce_real(real_logits) + bce_fake(fake_logits), d_ntv
+
+        (d_loss, d_ntv), grads = jax.value_and_grad(d_loss_fn, has_aux=True)(d_tv, d_ntv)
+        d_tv, d_ov = self.d_optimizer.stateless_apply(d_ov, grads, d_tv)
+
+        z = jax.random.normal(key_g, (batch, LATENT_DIM))
+
+        def g_loss_fn(g_tv, g_ntv, d_ntv):
+            fake, g_ntv = G.stateless_call(g_tv, g_ntv, z, training=True)
+            logits, d_ntv = D.stateless_call(d_tv, d_ntv, fake, training=True)
+            return bce_real(logits), (g_ntv, d_ntv)
+
+        (g_loss, (g_ntv, d_ntv)), grads = jax.value_and_grad(g_loss_fn, has_aux=True)(
+            g_tv, g_ntv, d_ntv
+        )
+        g_tv, g_ov = self.g_optimizer.stateless_apply(g_ov, grads, g_tv)
+        return (g_tv, g_ntv, d_tv, d_ntv, g_ov, d_ov, key), (d_loss, g_loss)
+
+    def run(self, batch_size, steps):
+        if batch_size not in self.iterators:
+            self.iterators[batch_size] = make_dataset(self.images, batch_size).as_numpy_iterator()
+        iterator = self.iterators[batch_size]
+        start = time.perf_counter()
+        for _ in range(steps):
+            self.state, losses = self.step(self.state, next(iterator))
+        self.jax.block_until_ready(losses)
+        return time.perf_counter() - start
+
+
+class PlainTorchContender:
+    """The same networks in torch.nn, a plain PyTorch training loop."""
+
+    def __init__(self, images, upsampling, jit_compile):
+        generator, discriminator = build_networks(upsampling)
+        self.flops = flops_per_training_image(generator, discriminator)
+        torch.manual_seed(0)
+        self.generator = torch_from_keras(generator).train()
+        self.discriminator = torch_from_keras(discriminator).train()
+        self.g_optimizer = torch.optim.Adam(self.generator.parameters(), 2e-4, betas=(0.5, 0.999))
+        self.d_optimizer = torch.optim.Adam(self.discriminator.parameters(), 2e-4, betas=(0.5, 0.999))
+        self.images = torch.from_numpy(np.ascontiguousarray(images.transpose(0, 3, 1, 2)))
+        self.position = 0
+
+    def _batch(self, batch_size):
+        if self.position + batch_size > len(self.images):
+            self.position = 0
+        batch = self.images[self.position : self.position + batch_size]
+        self.position += batch_size
+        return batch
+
+    def run(self, batch_size, steps):
+        G, D = self.generator, self.discriminator
+        softplus = torch.nn.functional.softplus
+        start = time.perf_counter()
+        for _ in range(steps):
+            real = self._batch(batch_size)
+            with torch.no_grad():
+                fake = G(torch.randn(batch_size, LATENT_DIM))
+            d_loss = softplus(-D(real)).mean() + softplus(D(fake)).mean()
+            self.d_optimizer.zero_grad(set_to_none=True)
+            d_loss.backward()
+            self.d_optimizer.step()
+            D.requires_grad_(False)
+            g_loss = softplus(-D(G(torch.randn(batch_size, LATENT_DIM)))).mean()
+            self.g_optimizer.zero_grad(set_to_none=True)
+            g_loss.backward()
+            self.g_optimizer.step()
+            D.requires_grad_(True)
+        return time.perf_counter() - start
+
+
+# ----------------------------------------------------------------------
+# Main
+# ----------------------------------------------------------------------
+def parse_variant(text):
+    """"resize:xla" -> ("resize", True); "auto" -> ("auto", "auto")."""
+    parts = text.split(":")
+    upsampling = parts[0]
+    jit = "auto"
+    if len(parts) > 1:
+        jit = {"xla": True, "jit": True, "no_xla": False, "no_jit": False}[parts[1]]
+    return upsampling, jit
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--batch_sizes", default="64,256")
+    parser.add_argument("--images", type=int, default=2048,
+                        help="images trained per measurement (steps = images / batch)")
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--upsampling", default="auto", choices=["auto", "transposed", "resize"])
+    parser.add_argument("--jit_compile", default="auto", choices=["auto", "true", "false"])
+    parser.add_argument("--contenders", default="gankeras,keras,torch")
+    parser.add_argument("--variants", default="",
+                        help="extra gankeras contenders, e.g. transposed:xla,resize:no_xla "
+                             "(ratios are against the plain contenders of the main setting)")
+    parser.add_argument("--quick", action="store_true", help="--images=512 --repeats=3")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.images, args.repeats = 512, 3
+    jit = {"auto": "auto", "true": True, "false": False}[args.jit_compile]
+    upsampling = upsampling_lib.resolve_upsampling(args.upsampling)
+    batch_sizes = [int(b) for b in args.batch_sizes.split(",")]
+
+    images, source = load_images(max(8192, max(batch_sizes) * 8))
+    generator, discriminator = build_networks(upsampling)
+    flops = flops_per_training_image(generator, discriminator)
+    print(f"backend={BACKEND} keras={keras.__version__} torch={torch.__version__} "
+          f"torch_threads={torch.get_num_threads()} cpus={os.cpu_count()} data={source}")
+    print(f"DCGAN {IMAGE_SHAPE} latent={LATENT_DIM} upsampling={upsampling} jit_compile={jit} "
+          f"(G {generator.count_params():,} params, D {discriminator.count_params():,})")
+    print(f"FLOPs per image: G forward {flops['g_forward'] / 1e6:.1f}M, D forward "
+          f"{flops['d_forward'] / 1e6:.1f}M; one D+G training step {flops['training'] / 1e6:.0f} "
+          f"MFLOP/image (issue's 3x(G+2D) forward convention: {flops['issue_convention'] / 1e6:.0f})")
+
+    makers = {
+        "gankeras": lambda: GanKerasContender(images, upsampling, jit),
+        "keras": lambda: (PlainJaxContender if BACKEND == "jax" else PlainKerasContender)(
+            images, upsampling, jit),
+        "torch": lambda: PlainTorchContender(images, upsampling, jit),
+    }
+    labels = {"gankeras": "gankeras", "keras": "plain keras", "torch": "plain torch"}
+    contenders = {labels[name]: makers[name]() for name in args.contenders.split(",")}
+    for variant in filter(None, args.variants.split(",")):
+        var_upsampling, var_jit = parse_variant(variant)
+        var_upsampling = upsampling_lib.resolve_upsampling(var_upsampling)
+        contenders[f"gankeras[{variant}]"] = GanKerasContender(images, var_upsampling, var_jit)
+
+    # Warm up: compile every step function at every batch size.
+    for name, contender in contenders.items():
+        for batch_size in batch_sizes:
+            start = time.perf_counter()
+            contender.run(batch_size, 1)
+            print(f"  warm-up {name} batch {batch_size}: {time.perf_counter() - start:.1f}s",
+                  file=sys.stderr)
+
+    rates = {(name, b): [] for name in contenders for b in batch_sizes}
+    ceilings = []
+    names = list(contenders)
+    for repeat in range(args.repeats):
+        ceilings.append(matmul_gflops())
+        order = names[repeat % len(names):] + names[: repeat % len(names)]
+        for batch_size in batch_sizes:
+            steps = max(2, args.images // batch_size)
+            for name in order:
+                seconds = contenders[name].run(batch_size, steps)
+                rates[(name, batch_size)].append(steps * batch_size / seconds)
+        print(f"  repeat {repeat + 1}/{args.repeats}: " + ", ".join(
+            f"{name}@{b} {rates[(name, b)][-1]:.0f}" for b in batch_sizes for name in names
+        ) + " img/s", file=sys.stderr)
+
+    if "gankeras" in contenders:
+        checks = [first_batch_check_seconds(contenders["gankeras"], b) for b in batch_sizes]
+        print("gankeras fit() start-up check of the first batch (once per fit call, not in the "
+              "rates): " + ", ".join(f"batch {b}: {1000 * c:.0f} ms" for b, c in zip(batch_sizes, checks)))
+    ceiling = statistics.median(ceilings)
+    print(f"Ceiling: {ceiling:.0f} GFLOP/s (median over repeats of the best float32 2048^2 "
+          f"matmul, torch/numpy; all: {', '.join(f'{c:.0f}' for c in ceilings)})")
+    print(f"{'batch':>5}  {'contender':<34} {'img/s':>8}  {'GFLOP/s':>7}  {'%ceil':>5}  repeats")
+    median = {}
+    for batch_size in batch_sizes:
+        for name in names:
+            values = rates[(name, batch_size)]
+            median[(name, batch_size)] = m = statistics.median(values)
+            gflops = m * contenders[name].flops["training"] / 1e9
+            print(f"{batch_size:>5}  {name:<34} {m:8.1f}  {gflops:7.1f}  {100 * gflops / ceiling:4.0f}%  "
+                  + " ".join(f"{v:.0f}" for v in values))
+    for batch_size in batch_sizes:
+        parts = [
+            f"{name}/{base} = {median[(name, batch_size)] / median[(base, batch_size)]:.2f}x"
+            for name in names
+            if name.startswith("gankeras")
+            for base in ("plain keras", "plain torch")
+            if base in names
+        ]
+        print(f"batch {batch_size}: " + "; ".join(parts))
+
+if __name__ == "__main__":
+    main()
