@@ -33,7 +33,7 @@ class PipelineConfig:
     base_filters: int = 32
     loss: str = "non_saturating"
     d_steps: int = 1
-    epochs: int = 3
+    epochs: int = 8
     steps_per_epoch: typing.Optional[int] = None
     batch_size: int = 128
     d_learning_rate: float = 2e-4
