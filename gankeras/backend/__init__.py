@@ -9,6 +9,8 @@ gankeras branches on the backend:
   torch.autograd).
 - `value_and_input_gradient(fn, x)`: `(fn(x), d sum(fn(x)) / dx)`,
   differentiable again, for penalties on D's input gradients (WGAN-GP, R1).
+- `no_grad()`: a context for forward passes nothing differentiates (the
+  discriminator phase's fakes); only torch records less under it.
 - `replica_shard()`: `(replica_id, num_replicas)` of the running step, and
   `all_gather(x)`: `x` concatenated over replicas. Only a `tf.distribute`
   strategy has several replicas; under JAX's `DataParallel` the step sees
@@ -23,6 +25,7 @@ if _BACKEND == "tensorflow":
     from gankeras.backend.tensorflow_trainer import (
         GANTrainer,
         all_gather,
+        no_grad,
         replica_shard,
         value_and_input_gradient,
     )
@@ -30,6 +33,7 @@ elif _BACKEND == "jax":
     from gankeras.backend.jax_trainer import (
         GANTrainer,
         all_gather,
+        no_grad,
         replica_shard,
         value_and_input_gradient,
     )
@@ -37,6 +41,7 @@ elif _BACKEND == "torch":
     from gankeras.backend.torch_trainer import (
         GANTrainer,
         all_gather,
+        no_grad,
         replica_shard,
         value_and_input_gradient,
     )
@@ -46,4 +51,4 @@ else:
         f"Received: KERAS_BACKEND={_BACKEND!r}."
     )
 
-__all__ = ["GANTrainer", "all_gather", "replica_shard", "value_and_input_gradient"]
+__all__ = ["GANTrainer", "all_gather", "no_grad", "replica_shard", "value_and_input_gradient"]

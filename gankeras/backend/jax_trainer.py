@@ -10,6 +10,7 @@ variables the forward pass assigned (batch-norm statistics, the RNG seed, the
 replay pool), and applies its optimizer with `stateless_apply`.
 """
 
+import contextlib
 import jax
 import keras
 from keras import ops
@@ -155,3 +156,9 @@ def replica_shard():
 def all_gather(x):
     """Identity: one replica holds the whole batch (see `replica_shard`)."""
     return x
+
+
+def no_grad():
+    """A context for forward passes nothing differentiates: a no-op here
+    (jax.grad differentiates only what the loss depends on)."""
+    return contextlib.nullcontext()

@@ -10,6 +10,7 @@ means over the replica's shard, so `_run_phase` divides them the same way:
 the summed gradient is then the gradient of the global-batch mean.
 """
 
+import contextlib
 import tensorflow as tf
 
 
@@ -66,3 +67,9 @@ def all_gather(x):
     if context is None or context.num_replicas_in_sync == 1:
         return x
     return context.all_gather(x, axis=0)
+
+
+def no_grad():
+    """A context for forward passes nothing differentiates: a no-op here
+    (the tape only backpropagates from the loss it is asked about)."""
+    return contextlib.nullcontext()

@@ -50,3 +50,9 @@ def replica_shard():
 def all_gather(x):
     """Identity: one replica holds the whole batch (see `replica_shard`)."""
     return x
+
+
+def no_grad():
+    """A context for forward passes nothing differentiates: `torch.no_grad`,
+    so autograd records no graph (and keeps no activations) for them."""
+    return torch.no_grad()

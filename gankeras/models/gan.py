@@ -436,9 +436,9 @@ class GAN(gan_backend.GANTrainer, keras.Model):
         config = self.training_config
         batch_size = ops.shape(real)[0]
         fake_labels = self._sample_labels(batch_size)
-        fake = ops.stop_gradient(
-            self._generate(self._sample_latents(batch_size), fake_labels)
-        )
+        latents = self._sample_latents(batch_size)
+        with gan_backend.no_grad():  # D's phase never differentiates G.
+            fake = ops.stop_gradient(self._generate(latents, fake_labels))
         if self.replay_buffer is not None and self._training_mode:
             fake, fake_labels = self._replay(fake, fake_labels)
         real_in = self._add_instance_noise(real)
