@@ -84,3 +84,11 @@ def test_serving_dir_not_writable(earlier_run):
 def test_existing_version_number(earlier_run):
     tmp_path, flags = earlier_run
     assert_fails_untouched(tmp_path, flags + ["--version=1"], "--version=1 already exists")
+
+
+def test_strategy_the_backend_lacks(earlier_run, monkeypatch):
+    # Keras's torch backend has no data-parallel engine: "mirrored" there is
+    # refused with the reason, before any training.
+    monkeypatch.setenv("KERAS_BACKEND", "torch")
+    tmp_path, flags = earlier_run
+    assert_fails_untouched(tmp_path, flags + ["--strategy=mirrored"], "--strategy=mirrored")
