@@ -23,21 +23,6 @@ NUM_TRAIN = 3000
 NUM_SAMPLES = 600
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    """Torch's two intra-op threads oversubscribe the shared 2-core machine
-    (measured 15x slower small steps under load); other backends untouched."""
-    if keras.backend.backend() != "torch":
-        yield
-        return
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def _scaled(images):
     return images.astype(np.float32) / 127.5 - 1.0
 

@@ -17,22 +17,6 @@ P = theory.GaussianMixture1D([-1.5, 1.0], [0.5, 0.7])
 P_G = theory.GaussianMixture1D([0.0], [1.0])
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    """Torch's two intra-op threads oversubscribe the shared 2-core machine:
-    a probe step measured 410 ms with two threads and 26 ms with one under
-    load. Other backends are left alone."""
-    if keras.backend.backend() != "torch":
-        yield
-        return
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def _numpy(x):
     return keras.ops.convert_to_numpy(x)
 

@@ -20,6 +20,7 @@ import gankeras
 from gankeras import export
 from gankeras.export import saved_model as saved_model_lib
 from gankeras.export import warmup
+from tests.test_pipeline_support import snapshot
 
 LATENT_DIM = 8
 NUM_CLASSES = 3
@@ -91,17 +92,6 @@ def conditional(tmp_path_factory):
     serving_dir = tmp_path_factory.mktemp("saved_models")
     exported = export.export_generator(gan, str(serving_dir), "cgan")
     return gan, exported
-
-
-def snapshot(directory):
-    """`{relative path: (size, mtime_ns)}` of every file under `directory`."""
-    found = {}
-    for root, _, files in os.walk(directory):
-        for name in files:
-            path = os.path.join(root, name)
-            stat = os.stat(path)
-            found[os.path.relpath(path, directory)] = (stat.st_size, stat.st_mtime_ns)
-    return found
 
 
 def load_signatures(path):
