@@ -1,8 +1,19 @@
 """Training throughput of the DCGAN (28x28x1): gankeras vs plain Keras vs plain PyTorch.
 
 Prints training images/second at each batch size for three contenders, run
-in the same process and interleaved (each repeat runs every contender once,
-in a rotating order; medians are reported), because the CPU is shared:
+in the same process and interleaved: each repeat runs every contender once,
+in a rotating order, and measures the matmul ceiling once. The CPU is shared
+and one repeat's throughput can differ from the next by 2x, so every figure
+that compares two things is paired within a repeat:
+
+  - a ratio gankeras/X is computed in each repeat from that repeat's two
+    rates; the report gives the median of these per-repeat ratios, with
+    their min..max (not the ratio of the two medians);
+  - "% ceiling" is, per repeat, the counted GFLOP/s over that repeat's
+    ceiling; the report gives its median over repeats;
+  - the img/s and GFLOP/s columns are plain medians over repeats.
+
+The contenders:
 
   gankeras      `gankeras.GAN(...).fit(dataset)`, the library as users call it.
   plain keras   a hand-written Keras step on the active backend, keras.io
@@ -19,27 +30,52 @@ in a rotating order; medians are reported), because the CPU is shared:
                 in a plain loop (D's parameters frozen during the G update).
 
 All three use the same networks (`gankeras.architectures.dcgan_*`), Adam(2e-4,
-beta_1=0.5) for both, the non-saturating loss, and real Fashion-MNIST images
-when /usr/share/datasets/fashion-mnist is installed (else uniform noise in
-[-1, 1]; speed does not depend on pixel values).
+beta_1=0.5) for both, the non-saturating loss (computed on float32 logits),
+and real Fashion-MNIST images when /usr/share/datasets/fashion-mnist is
+installed (else uniform noise in [-1, 1]; speed does not depend on pixel
+values).
+
+Precision (`--precision`), like for like:
+  float32         (default) everything in float32.
+  mixed_bfloat16  the Keras contenders' networks and models are built under
+                  `keras.mixed_precision.set_global_policy("mixed_bfloat16")`
+                  (bfloat16 compute, float32 variables; the previous policy is
+                  restored after building), and the plain PyTorch loop runs its
+                  forward passes and losses under
+                  `torch.autocast("cpu", dtype=torch.bfloat16)` (backward and
+                  the optimizer step outside it, as torch's AMP docs say).
+  float32,mixed_bfloat16
+                  every contender at the first precision, plus one gankeras
+                  contender per further precision ("gankeras[mixed_bfloat16]"),
+                  in the same interleaved run; its ratio is against gankeras at
+                  the first precision (the plain contenders run only at that).
 
 FLOPs per training image are counted analytically from the layer shapes
 (multiply-adds x 2 of Dense / Conv2D / Conv2DTranspose; elementwise layers are
 not counted): the D update runs G forward, D forward on real and fake, and D
 backward (weight gradients, and input gradients below the first layer); the G
 update runs G forward, D forward, D backward to its input (no D weight
-gradients) and G backward. The ceiling is the best of a float32 2048x2048
-matmul in torch and numpy, measured in each repeat; "% ceiling" divides the
-counted FLOP/s by its median.
+gradients) and G backward. The ceiling of a contender is the matmul rate of
+its precision, measured in each repeat: float32, the best float32 2048x2048
+matmul of torch and numpy; mixed_bfloat16, the best bfloat16 2048x2048 torch
+matmul (AMX-BF16 where the CPU has it). The printout names the ceiling used.
+
+The report ends with the issue's targets, each per batch size with its
+measured value and MET / NOT MET: gankeras >= 0.95x plain Keras (every
+backend); on TensorFlow gankeras >= 1.5x plain PyTorch and >= 70% of the
+ceiling; on JAX and PyTorch gankeras >= 1.0x plain PyTorch.
 
 Quick run (about 2 minutes):   python bench/train_throughput.py --quick
 Full run (about 5-8 minutes):  python bench/train_throughput.py
+bfloat16 (AMX CPUs):           python bench/train_throughput.py --precision=mixed_bfloat16
+Both, gankeras interleaved:    python bench/train_throughput.py --precision=float32,mixed_bfloat16
 Compare options, interleaved:  python bench/train_throughput.py \
     --variants=transposed:xla,transposed:no_xla,resize:xla,resize:no_xla
 (`KERAS_BACKEND=tensorflow|jax|torch` picks the backend.)
 """
 
 import argparse
+import contextlib
 import gzip
 import os
 import statistics
@@ -62,6 +98,11 @@ BACKEND = keras.backend.backend()
 IMAGE_SHAPE = (28, 28, 1)
 LATENT_DIM = 100
 FASHION_MNIST = "/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz"
+PRECISIONS = ("float32", "mixed_bfloat16")
+CEILING_NAMES = {
+    "float32": "best float32 2048^2 matmul, torch/numpy",
+    "mixed_bfloat16": "best bfloat16 2048^2 matmul, torch",
+}
 
 
 # ----------------------------------------------------------------------
@@ -124,12 +165,18 @@ def flops_per_training_image(generator, discriminator):
     }
 
 
-def matmul_gflops(n=2048, repeats=3):
-    """Best float32 n x n matmul rate of torch and numpy, in GFLOP/s."""
+def matmul_gflops(precision="float32", n=2048, repeats=3):
+    """Best n x n matmul rate in GFLOP/s: float32, the best of torch and
+    numpy; mixed_bfloat16, torch's bfloat16 matmul (numpy has none)."""
     a = np.random.default_rng(0).standard_normal((n, n), dtype=np.float32)
     ta = torch.from_numpy(a)
+    if precision == "mixed_bfloat16":
+        tb = ta.to(torch.bfloat16)
+        matmuls = (lambda: tb @ tb,)
+    else:
+        matmuls = (lambda: ta @ ta, lambda: a @ a)
     best = 0.0
-    for matmul in (lambda: ta @ ta, lambda: a @ a):
+    for matmul in matmuls:
         matmul()
         for _ in range(repeats):
             start = time.perf_counter()
@@ -150,6 +197,18 @@ def build_networks(upsampling):
 
 def adam():
     return keras.optimizers.Adam(2e-4, beta_1=0.5)
+
+
+@contextlib.contextmanager
+def dtype_policy(precision):
+    """Keras layers and models built inside compute in `precision`; the
+    previous global policy is restored on exit."""
+    previous = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy(precision)
+    try:
+        yield
+    finally:
+        keras.mixed_precision.set_global_policy(previous)
 
 
 def torch_from_keras(model):
@@ -193,12 +252,13 @@ def torch_from_keras(model):
 
 
 def bce_real(logits):
-    """Non-saturating / BCE term for logits that should say "real"."""
-    return ops.mean(ops.softplus(-logits))
+    """Non-saturating / BCE term for logits that should say "real" (in
+    float32 under a mixed policy, as gankeras computes its losses)."""
+    return ops.mean(ops.softplus(-ops.cast(logits, "float32")))
 
 
 def bce_fake(logits):
-    return ops.mean(ops.softplus(logits))
+    return ops.mean(ops.softplus(ops.cast(logits, "float32")))
 
 
 # ----------------------------------------------------------------------
@@ -217,11 +277,13 @@ class FitTimer(keras.callbacks.Callback):
 
 
 class GanKerasContender:
-    def __init__(self, images, upsampling, jit_compile):
-        generator, discriminator = build_networks(upsampling)
+    def __init__(self, images, upsampling, jit_compile, precision="float32"):
+        self.precision = precision
+        with dtype_policy(precision):
+            generator, discriminator = build_networks(upsampling)
+            self.gan = gankeras.GAN(generator, discriminator, latent_dim=LATENT_DIM)
+            self.gan.compile(d_optimizer=adam(), g_optimizer=adam(), jit_compile=jit_compile)
         self.flops = flops_per_training_image(generator, discriminator)
-        self.gan = gankeras.GAN(generator, discriminator, latent_dim=LATENT_DIM)
-        self.gan.compile(d_optimizer=adam(), g_optimizer=adam(), jit_compile=jit_compile)
         self.images = images
         self.datasets = {}
 
@@ -333,11 +395,13 @@ def first_batch_check_seconds(contender, batch_size):
 class PlainKerasContender:
     """TensorFlow / PyTorch backends: `PlainKerasGAN.fit`."""
 
-    def __init__(self, images, upsampling, jit_compile):
-        generator, discriminator = build_networks(upsampling)
+    def __init__(self, images, upsampling, jit_compile, precision="float32"):
+        self.precision = precision
+        with dtype_policy(precision):
+            generator, discriminator = build_networks(upsampling)
+            self.model = PlainKerasGAN(generator, discriminator)
+            self.model.compile(adam(), adam(), jit_compile=jit_compile)
         self.flops = flops_per_training_image(generator, discriminator)
-        self.model = PlainKerasGAN(generator, discriminator)
-        self.model.compile(adam(), adam(), jit_compile=jit_compile)
         self.images = images
         self.datasets = {}
 
@@ -353,13 +417,15 @@ class PlainKerasContender:
 class PlainJaxContender:
     """JAX backend: a jitted step over stateless_call / stateless_apply."""
 
-    def __init__(self, images, upsampling, jit_compile):
+    def __init__(self, images, upsampling, jit_compile, precision="float32"):
         import jax
 
         self.jax = jax
-        self.generator, self.discriminator = build_networks(upsampling)
+        self.precision = precision
+        with dtype_policy(precision):
+            self.generator, self.discriminator = build_networks(upsampling)
+            self.d_optimizer, self.g_optimizer = adam(), adam()
         self.flops = flops_per_training_image(self.generator, self.discriminator)
-        self.d_optimizer, self.g_optimizer = adam(), adam()
         self.d_optimizer.build(self.discriminator.trainable_variables)
         self.g_optimizer.build(self.generator.trainable_variables)
         self.state = (
@@ -421,7 +487,10 @@ class PlainJaxContender:
 class PlainTorchContender:
     """The same networks in torch.nn, a plain PyTorch training loop."""
 
-    def __init__(self, images, upsampling, jit_compile):
+    def __init__(self, images, upsampling, jit_compile, precision="float32"):
+        self.precision = precision
+        # Forward passes and losses under bfloat16 autocast for mixed_bfloat16.
+        self.autocast = precision == "mixed_bfloat16"
         generator, discriminator = build_networks(upsampling)
         self.flops = flops_per_training_image(generator, discriminator)
         torch.manual_seed(0)
@@ -442,17 +511,25 @@ class PlainTorchContender:
     def run(self, batch_size, steps):
         G, D = self.generator, self.discriminator
         softplus = torch.nn.functional.softplus
+
+        def autocast():
+            # torch's AMP recipe: forward passes and losses under autocast,
+            # backward and the optimizer step outside; losses in float32.
+            return torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.autocast)
+
         start = time.perf_counter()
         for _ in range(steps):
             real = self._batch(batch_size)
-            with torch.no_grad():
-                fake = G(torch.randn(batch_size, LATENT_DIM))
-            d_loss = softplus(-D(real)).mean() + softplus(D(fake)).mean()
+            with autocast():
+                with torch.no_grad():
+                    fake = G(torch.randn(batch_size, LATENT_DIM))
+                d_loss = softplus(-D(real).float()).mean() + softplus(D(fake).float()).mean()
             self.d_optimizer.zero_grad(set_to_none=True)
             d_loss.backward()
             self.d_optimizer.step()
             D.requires_grad_(False)
-            g_loss = softplus(-D(G(torch.randn(batch_size, LATENT_DIM)))).mean()
+            with autocast():
+                g_loss = softplus(-D(G(torch.randn(batch_size, LATENT_DIM))).float()).mean()
             self.g_optimizer.zero_grad(set_to_none=True)
             g_loss.backward()
             self.g_optimizer.step()
@@ -473,6 +550,49 @@ def parse_variant(text):
     return upsampling, jit
 
 
+def paired_ratios(rates, name, base, batch_size):
+    """Per-repeat ratios rate(name) / rate(base), paired within each repeat."""
+    return [a / b for a, b in zip(rates[(name, batch_size)], rates[(base, batch_size)])]
+
+
+def describe(values, fmt):
+    """"median (min..max)" of per-repeat values."""
+    return (f"{fmt.format(statistics.median(values))} "
+            f"({fmt.format(min(values))}..{fmt.format(max(values))})")
+
+
+def print_targets(rates, percent_ceiling, names, batch_sizes, precision):
+    """The issue's targets, per batch size, with the measured value (median of
+    the per-repeat paired values) and MET / NOT MET."""
+    targets = [("plain keras", 0.95), ("plain torch", 1.5 if BACKEND == "tensorflow" else 1.0)]
+    rows = []
+    for base, threshold in targets:
+        label = f"gankeras >= {threshold:.2f}x {base}"
+        for batch_size in batch_sizes:
+            if "gankeras" not in names or base not in names:
+                rows.append((label, batch_size, "not measured (contender not run)", None))
+                continue
+            ratios = paired_ratios(rates, "gankeras", base, batch_size)
+            rows.append((label, batch_size, describe(ratios, "{:.2f}x"),
+                         statistics.median(ratios) >= threshold))
+    if BACKEND == "tensorflow":
+        label = f"gankeras >= 70% of the {precision} ceiling"
+        for batch_size in batch_sizes:
+            if "gankeras" not in names:
+                rows.append((label, batch_size, "not measured (contender not run)", None))
+                continue
+            values = percent_ceiling[("gankeras", batch_size)]
+            rows.append((label, batch_size, describe(values, "{:.0f}%"),
+                         statistics.median(values) >= 70.0))
+    print(f"Issue targets (backend={BACKEND}, precision={precision}; median over repeats of "
+          "the per-repeat value, min..max in brackets):")
+    for label, batch_size, value, ok in rows:
+        verdict = "-" if ok is None else ("MET" if ok else "NOT MET")
+        print(f"  {label:<46} batch {batch_size:>4}: {value:<22} {verdict}")
+    measured = [ok for *_, ok in rows if ok is not None]
+    print(f"  {sum(measured)} of {len(measured)} met")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batch_sizes", default="64,256")
@@ -481,6 +601,10 @@ def main(argv=None):
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--upsampling", default="auto", choices=["auto", "transposed", "resize"])
     parser.add_argument("--jit_compile", default="auto", choices=["auto", "true", "false"])
+    parser.add_argument("--precision", default="float32",
+                        help="float32 | mixed_bfloat16, or a comma list such as "
+                             "float32,mixed_bfloat16: every contender at the first, plus a "
+                             "gankeras contender at each further precision")
     parser.add_argument("--contenders", default="gankeras,keras,torch")
     parser.add_argument("--variants", default="",
                         help="extra gankeras contenders, e.g. transposed:xla,resize:no_xla "
@@ -492,6 +616,12 @@ def main(argv=None):
     jit = {"auto": "auto", "true": True, "false": False}[args.jit_compile]
     upsampling = upsampling_lib.resolve_upsampling(args.upsampling)
     batch_sizes = [int(b) for b in args.batch_sizes.split(",")]
+    precisions = [p.strip() for p in args.precision.split(",") if p.strip()]
+    if (not precisions or len(set(precisions)) != len(precisions)
+            or any(p not in PRECISIONS for p in precisions)):
+        parser.error(f"--precision takes distinct values among {', '.join(PRECISIONS)}, "
+                     f"comma-separated. Received: --precision={args.precision!r}")
+    precision = precisions[0]
 
     images, source = load_images(max(8192, max(batch_sizes) * 8))
     generator, discriminator = build_networks(upsampling)
@@ -499,23 +629,27 @@ def main(argv=None):
     print(f"backend={BACKEND} keras={keras.__version__} torch={torch.__version__} "
           f"torch_threads={torch.get_num_threads()} cpus={os.cpu_count()} data={source}")
     print(f"DCGAN {IMAGE_SHAPE} latent={LATENT_DIM} upsampling={upsampling} jit_compile={jit} "
+          f"precision={','.join(precisions)} "
           f"(G {generator.count_params():,} params, D {discriminator.count_params():,})")
     print(f"FLOPs per image: G forward {flops['g_forward'] / 1e6:.1f}M, D forward "
           f"{flops['d_forward'] / 1e6:.1f}M; one D+G training step {flops['training'] / 1e6:.0f} "
           f"MFLOP/image (issue's 3x(G+2D) forward convention: {flops['issue_convention'] / 1e6:.0f})")
 
     makers = {
-        "gankeras": lambda: GanKerasContender(images, upsampling, jit),
+        "gankeras": lambda: GanKerasContender(images, upsampling, jit, precision),
         "keras": lambda: (PlainJaxContender if BACKEND == "jax" else PlainKerasContender)(
-            images, upsampling, jit),
-        "torch": lambda: PlainTorchContender(images, upsampling, jit),
+            images, upsampling, jit, precision),
+        "torch": lambda: PlainTorchContender(images, upsampling, jit, precision),
     }
     labels = {"gankeras": "gankeras", "keras": "plain keras", "torch": "plain torch"}
     contenders = {labels[name]: makers[name]() for name in args.contenders.split(",")}
+    for extra in precisions[1:]:
+        contenders[f"gankeras[{extra}]"] = GanKerasContender(images, upsampling, jit, extra)
     for variant in filter(None, args.variants.split(",")):
         var_upsampling, var_jit = parse_variant(variant)
         var_upsampling = upsampling_lib.resolve_upsampling(var_upsampling)
-        contenders[f"gankeras[{variant}]"] = GanKerasContender(images, var_upsampling, var_jit)
+        contenders[f"gankeras[{variant}]"] = GanKerasContender(
+            images, var_upsampling, var_jit, precision)
 
     # Warm up: compile every step function at every batch size.
     for name, contender in contenders.items():
@@ -525,11 +659,15 @@ def main(argv=None):
             print(f"  warm-up {name} batch {batch_size}: {time.perf_counter() - start:.1f}s",
                   file=sys.stderr)
 
+    # Each repeat: the ceiling of every precision in use, then every
+    # contender once at every batch size, in a rotating order.
+    used = [p for p in PRECISIONS if any(c.precision == p for c in contenders.values())]
     rates = {(name, b): [] for name in contenders for b in batch_sizes}
-    ceilings = []
+    ceilings = {p: [] for p in used}
     names = list(contenders)
     for repeat in range(args.repeats):
-        ceilings.append(matmul_gflops())
+        for p in used:
+            ceilings[p].append(matmul_gflops(p))
         order = names[repeat % len(names):] + names[: repeat % len(names)]
         for batch_size in batch_sizes:
             steps = max(2, args.images // batch_size)
@@ -538,33 +676,51 @@ def main(argv=None):
                 rates[(name, batch_size)].append(steps * batch_size / seconds)
         print(f"  repeat {repeat + 1}/{args.repeats}: " + ", ".join(
             f"{name}@{b} {rates[(name, b)][-1]:.0f}" for b in batch_sizes for name in names
-        ) + " img/s", file=sys.stderr)
+        ) + " img/s; ceiling " + ", ".join(f"{p} {ceilings[p][-1]:.0f}" for p in used)
+            + " GFLOP/s", file=sys.stderr)
 
     if "gankeras" in contenders:
         checks = [first_batch_check_seconds(contenders["gankeras"], b) for b in batch_sizes]
         print("gankeras fit() start-up check of the first batch (once per fit call, not in the "
               "rates): " + ", ".join(f"batch {b}: {1000 * c:.0f} ms" for b, c in zip(batch_sizes, checks)))
-    ceiling = statistics.median(ceilings)
-    print(f"Ceiling: {ceiling:.0f} GFLOP/s (median over repeats of the best float32 2048^2 "
-          f"matmul, torch/numpy; all: {', '.join(f'{c:.0f}' for c in ceilings)})")
-    print(f"{'batch':>5}  {'contender':<34} {'img/s':>8}  {'GFLOP/s':>7}  {'%ceil':>5}  repeats")
-    median = {}
+    for p in used:
+        print(f"Ceiling {p}: {CEILING_NAMES[p]}, median {statistics.median(ceilings[p]):.0f} "
+              f"GFLOP/s (per repeat: {', '.join(f'{c:.0f}' for c in ceilings[p])})")
+    print(f"{len(names)} contenders x {args.repeats} repeats, interleaved. img/s, GFLOP/s: "
+          "medians over repeats; %ceil: median over repeats of that repeat's GFLOP/s / that "
+          "repeat's ceiling of the contender's precision.")
+    print(f"{'batch':>5}  {'contender':<34} {'img/s':>8}  {'GFLOP/s':>7}  {'%ceil':>5}  "
+          f"{'ceiling':<15} per-repeat img/s")
+    percent_ceiling = {}
     for batch_size in batch_sizes:
         for name in names:
+            contender = contenders[name]
             values = rates[(name, batch_size)]
-            median[(name, batch_size)] = m = statistics.median(values)
-            gflops = m * contenders[name].flops["training"] / 1e9
-            print(f"{batch_size:>5}  {name:<34} {m:8.1f}  {gflops:7.1f}  {100 * gflops / ceiling:4.0f}%  "
-                  + " ".join(f"{v:.0f}" for v in values))
+            gflops = [v * contender.flops["training"] / 1e9 for v in values]
+            percent_ceiling[(name, batch_size)] = percent = [
+                100 * g / c for g, c in zip(gflops, ceilings[contender.precision])
+            ]
+            print(f"{batch_size:>5}  {name:<34} {statistics.median(values):8.1f}  "
+                  f"{statistics.median(gflops):7.1f}  {statistics.median(percent):4.0f}%  "
+                  f"{contender.precision:<15} " + " ".join(f"{v:.0f}" for v in values))
+
+    print("Ratios: median over repeats of the per-repeat paired ratio (min..max):")
     for batch_size in batch_sizes:
-        parts = [
-            f"{name}/{base} = {median[(name, batch_size)] / median[(base, batch_size)]:.2f}x"
-            for name in names
-            if name.startswith("gankeras")
-            for base in ("plain keras", "plain torch")
-            if base in names
-        ]
-        print(f"batch {batch_size}: " + "; ".join(parts))
+        parts = []
+        for name in names:
+            if not name.startswith("gankeras"):
+                continue
+            if contenders[name].precision == precision:
+                bases = [b for b in ("plain keras", "plain torch") if b in names]
+            else:  # No plain contender at this precision: against gankeras.
+                bases = ["gankeras"] if "gankeras" in names else []
+            for base in bases:
+                parts.append(f"{name}/{base} = "
+                             + describe(paired_ratios(rates, name, base, batch_size), "{:.2f}x"))
+        print(f"  batch {batch_size}: " + "; ".join(parts))
+
+    print_targets(rates, percent_ceiling, names, batch_sizes, precision)
+
 
 if __name__ == "__main__":
     main()

@@ -1,4 +1,5 @@
-"""The GAN model: metrics, d_steps, sampling, saving, bad input, learning.
+"""The GAN model: metrics, d_steps, sampling, saving, bad input, learning,
+mixed precision.
 
 Every test runs on the active Keras backend; `make test` runs the file under
 TensorFlow, JAX and PyTorch.
@@ -250,3 +251,64 @@ def test_fit_accepts_validation_data():
         images(32), batch_size=16, epochs=1, verbose=0, validation_data=(images(16, seed=1),)
     )
     assert "val_d_loss" in history.history
+
+
+# --- Mixed precision ---------------------------------------------------------
+
+
+@pytest.fixture
+def mixed_bfloat16():
+    """Networks and GAN built in the test compute in bfloat16 with float32
+    variables; the global policy is restored afterwards, also on failure."""
+    previous = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    try:
+        yield
+    finally:
+        keras.mixed_precision.set_global_policy(previous)
+
+
+def record_logged_dtypes(gan):
+    """Records the dtype of every value the training step logs (at trace
+    time on TF / JAX, at every step on torch) into the returned dict."""
+    dtypes = {}
+    update_trackers = gan._update_trackers
+
+    def recording(logs):
+        for name, value in logs.items():
+            dtypes[name] = keras.backend.standardize_dtype(value.dtype)
+        return update_trackers(logs)
+
+    gan._update_trackers = recording
+    return dtypes
+
+
+def fit_two_mixed_steps(gan, names):
+    """Two steps under the mixed policy; `names` logged finite float32."""
+    assert gan.generator.compute_dtype == "bfloat16"
+    assert gan.discriminator.outputs[0].dtype == "bfloat16"
+    dtypes = record_logged_dtypes(gan)
+    history = gan.fit(images(32), batch_size=16, epochs=1, verbose=0)
+    assert int(gan.optimizer.iterations) == 2
+    assert set(dtypes) == set(history.history)
+    for name in names:
+        assert dtypes[name] == "float32", (name, dtypes[name])
+        assert np.isfinite(history.history[name][0]), name
+    assert set(dtypes.values()) == {"float32"}, dtypes
+
+
+def test_mixed_bfloat16_trains_with_float32_losses(mixed_bfloat16):
+    gan = compiled_image_gan()
+    fit_two_mixed_steps(gan, ["d_loss", "g_loss", "d_real", "d_fake"])
+    assert gan.generate(2).dtype == np.float32
+
+
+def test_mixed_bfloat16_penalties_and_label_tricks_are_float32(mixed_bfloat16):
+    gan = compiled_image_gan(
+        gradient_penalty=10.0,
+        r1_penalty=1.0,
+        instance_noise=0.1,
+        label_smoothing=0.1,
+        label_flip=0.1,
+    )
+    fit_two_mixed_steps(gan, ["d_loss", "g_loss", "gradient_penalty", "r1_penalty"])

@@ -10,6 +10,18 @@ configuration read by these two functions; there is no other training loop.
 Only "take the gradient of a phase's loss and apply it" differs per backend;
 that lives in `gankeras/backend/{tensorflow,jax,torch}_trainer.py`, chosen once
 in `gankeras/backend/__init__.py`.
+
+Mixed precision (`keras.mixed_precision.set_global_policy("mixed_bfloat16")`
+before building the networks and the GAN): the networks compute in bfloat16
+(or float16) and keep float32 variables; everything else stays in the GAN's
+variable dtype (float32). Real images are kept in float32 (the networks cast
+their inputs), and every discriminator output passes through `GAN._split`,
+which casts it to float32, so losses, targets, scores, the input-gradient
+penalties (WGAN-GP, R1) and the logged values are float32 computations.
+Generator outputs are cast to float32 where they meet real images (the
+gradient penalty's interpolates, the VAE-GAN reconstruction) and in
+`generate`. (float16 would also need loss scaling, which the GAN does not do;
+bfloat16 has float32's range and needs none.)
 """
 
 import contextlib
@@ -421,7 +433,16 @@ class GAN(gan_backend.GANTrainer, keras.Model):
             y = ops.cast(ops.reshape(y, (-1,)), "int32")
         else:
             y = None
-        return ops.cast(x, self.compute_dtype), y
+        # Images stay in float32 under a mixed policy (the networks cast
+        # their inputs to their compute dtype): instance noise, interpolates
+        # and input gradients for the penalties are then float32.
+        return ops.cast(x, self._loss_dtype), y
+
+    @property
+    def _loss_dtype(self):
+        """Dtype of losses, targets, penalties and logs: the GAN's variable
+        dtype, float32 under a mixed policy (and float32 by default)."""
+        return self.dtype_policy.variable_dtype
 
     def _discriminator_objective(self, real, labels):
         """Discriminator loss on a real batch and a fresh fake batch.
@@ -449,6 +470,7 @@ class GAN(gan_backend.GANTrainer, keras.Model):
             real_logits, grads = gan_backend.value_and_input_gradient(
                 lambda x: self._logits(self._discriminate(x, labels)), real_in
             )
+            grads = ops.cast(grads, self._loss_dtype)
             r1 = ops.mean(ops.sum(ops.square(grads), axis=_non_batch_axes(grads)))
             logs["r1_penalty"] = r1
             real_out = (
@@ -521,9 +543,11 @@ class GAN(gan_backend.GANTrainer, keras.Model):
         G(z ~ q(z|x)), both means over the batch (Larsen et al. 2016 use a
         feature-space error; pixels keep the objective independent of D)."""
         mean, log_var = self.encoder(real, training=self._training_mode)
+        mean = ops.cast(mean, self._loss_dtype)
+        log_var = ops.cast(log_var, self._loss_dtype)
         eps = self._random(keras.random.normal, ops.shape(mean))
         z = mean + ops.exp(0.5 * log_var) * ops.cast(eps, mean.dtype)
-        reconstruction = self._generate(z, labels)
+        reconstruction = ops.cast(self._generate(z, labels), real.dtype)
         kl = -0.5 * ops.mean(
             ops.sum(1.0 + log_var - ops.square(mean) - ops.exp(log_var), axis=-1)
         )
@@ -542,6 +566,7 @@ class GAN(gan_backend.GANTrainer, keras.Model):
         _, grads = gan_backend.value_and_input_gradient(
             lambda x: self._logits(self._discriminate(x, labels)), mixed
         )
+        grads = ops.cast(grads, self._loss_dtype)
         norm = ops.sqrt(ops.sum(ops.square(grads), axis=_non_batch_axes(grads)) + 1e-12)
         return ops.mean(ops.square(norm - 1.0))
 
@@ -619,11 +644,18 @@ class GAN(gan_backend.GANTrainer, keras.Model):
         return self._split(output)[0]
 
     def _split(self, output):
+        """D's output -> `(logits, class_logits or None)`, both cast to the
+        loss dtype: every D output passes here, so under a mixed policy no
+        loss, target, score or penalty is computed in bfloat16 / float16."""
         if self.auxiliary_classifier:
-            return output[0], output[1]
+            logits, class_logits = output[0], output[1]
+            return (
+                ops.cast(logits, self._loss_dtype),
+                ops.cast(class_logits, self._loss_dtype),
+            )
         if isinstance(output, (list, tuple)):
             output = output[0]
-        return output, None
+        return ops.cast(output, self._loss_dtype), None
 
     def _add_instance_noise(self, images):
         if not self.training_config["instance_noise"]:
@@ -711,8 +743,10 @@ class GAN(gan_backend.GANTrainer, keras.Model):
                     if self.conditional_generator
                     else zb
                 )
+                images = self.generator(inputs, training=False)
+                # float32 under a mixed policy too (the image convention).
                 outputs.append(
-                    ops.convert_to_numpy(self.generator(inputs, training=False))
+                    ops.convert_to_numpy(ops.cast(images, self._loss_dtype))
                 )
         return np.concatenate(outputs, axis=0)
 
