@@ -8,5 +8,5 @@ and PyTorch backends.
 __version__ = "0.1.0"
 
 from gankeras import architectures, callbacks, data, distribute, evaluation, export, losses  # noqa: F401,E402
-from gankeras.models import GAN, ReplayBuffer, WeightClip  # noqa: F401,E402
+from gankeras.models import GAN, ReplayBuffer, SpectralNormalization, WeightClip  # noqa: F401,E402
 from gankeras.sampling import discriminator_rejection_sample, latents_from_seeds  # noqa: F401,E402

@@ -2,3 +2,4 @@
 
 from gankeras.models.gan import GAN, WeightClip  # noqa: F401
 from gankeras.models.replay import ReplayBuffer  # noqa: F401
+from gankeras.models.spectral_normalization import SpectralNormalization  # noqa: F401
