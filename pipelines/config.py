@@ -17,6 +17,8 @@ from pipelines.framework import PipelineError
 STRATEGIES = ("default", "mirrored", "multi_worker", "tpu")
 # Names of gankeras.architectures.ARCHITECTURES, listed so that flag parsing
 # and --helpfull need no TensorFlow import; validate() checks they agree.
+# Keras dtype policies the Trainer accepts (see train_mnist's --precision).
+PRECISIONS = ("float32", "mixed_bfloat16")
 ARCHITECTURES = ("dcgan", "conditional", "acgan", "mlp", "vaegan", "wgan_gp")
 
 
@@ -45,6 +47,7 @@ class PipelineConfig:
     conditional: bool = False
     seed: int = 0
     strategy: str = "default"
+    precision: str = "float32"
     verbose: int = 1
     # Evaluation (Evaluator)
     eval_samples: int = 2000
@@ -62,7 +65,7 @@ class PipelineConfig:
         names = (
             "architecture latent_dim base_filters loss d_steps epochs steps_per_epoch "
             "batch_size d_learning_rate g_learning_rate beta_1 ema replay_buffer gradient_penalty "
-            "conditional seed strategy"
+            "conditional seed strategy precision"
         ).split()
         return {name: getattr(self, name) for name in names}
 
@@ -91,6 +94,8 @@ class PipelineConfig:
 
         if self.strategy not in STRATEGIES or self.strategy not in distribute.STRATEGIES:
             bad("strategy", f"one of {list(STRATEGIES)}")
+        if self.precision not in PRECISIONS:
+            bad("precision", f"one of {list(PRECISIONS)}")
         for name in ("latent_dim", "base_filters", "d_steps", "epochs", "batch_size", "eval_samples"):
             if getattr(self, name) < 1:
                 bad(name, "a positive integer")

@@ -45,7 +45,9 @@ def from_generator_model(generator, num_classes=None, batch_size=256):
         seeds = np.asarray(seeds, np.int64).reshape(-1)
         z = latents_from_seeds(seeds, latent_dim)
         inputs = [z, (seeds % num_classes).astype(np.int32)] if conditional else z
-        return np.asarray(generator.predict(inputs, batch_size=batch_size, verbose=0))
+        images = generator.predict(inputs, batch_size=batch_size, verbose=0)
+        # float32 also from a mixed-precision generator (bfloat16 outputs).
+        return np.asarray(images).astype(np.float32)
 
     return generate_fn
 

@@ -47,6 +47,22 @@ CONDITIONAL_ARCHITECTURES = ("conditional", "acgan")
 
 
 def build_gan(p, image_shape, num_classes):
+    """A compiled `gankeras.GAN` from the Trainer parameters `p`, its
+    networks and the GAN built under the dtype policy `p["precision"]`
+    ("float32", or "mixed_bfloat16": bfloat16 compute, float32 weights and
+    losses). The global policy is restored afterwards; the layers keep
+    theirs, also in the saved `generator.keras`."""
+    import keras
+
+    previous = keras.mixed_precision.global_policy().name
+    keras.mixed_precision.set_global_policy(p.get("precision", "float32"))
+    try:
+        return _build_gan(p, image_shape, num_classes)
+    finally:
+        keras.mixed_precision.set_global_policy(previous)
+
+
+def _build_gan(p, image_shape, num_classes):
     """A compiled `gankeras.GAN` from the Trainer parameters `p`.
 
     `--conditional` with "dcgan" picks its class-conditional variant
