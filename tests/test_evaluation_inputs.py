@@ -93,11 +93,16 @@ def test_precision_recall_separate_quality_from_diversity():
 
 
 def test_parzen_picks_the_bandwidth_on_validation_and_scores_the_test_split():
-    samples = RNG.normal(size=(2000, 2)) * 0.5
-    validation = RNG.normal(size=(500, 2)) * 0.5
-    test = RNG.normal(size=(500, 2)) * 0.5
-    result = parzen_log_likelihood(samples, validation, test, sigmas=[0.01, 0.1, 0.3, 3.0])
-    assert result["parzen_sigma"] == 0.1
+    # Its own generator: the module-level RNG's draws depend on which tests
+    # ran before in this worker. The candidates bracket the best bandwidth
+    # (Silverman: 0.5 * 2000^(-1/6) = 0.14) widely, so 0.15 wins on any seed
+    # (checked on seeds 0-7); 0.1 against 0.3 was a coin toss.
+    rng = np.random.default_rng(0)
+    samples = rng.normal(size=(2000, 2)) * 0.5
+    validation = rng.normal(size=(500, 2)) * 0.5
+    test = rng.normal(size=(500, 2)) * 0.5
+    result = parzen_log_likelihood(samples, validation, test, sigmas=[0.01, 0.15, 1.0, 3.0])
+    assert result["parzen_sigma"] == 0.15
     # The true density N(0, 0.25 I) has expected log-likelihood -log(2 pi 0.25) - 1.
     assert result["parzen_log_likelihood"] == pytest.approx(-np.log(2 * np.pi * 0.25) - 1, abs=0.1)
 
