@@ -296,26 +296,32 @@ class GanKerasContender:
         return timer.seconds
 
 
+class _PlainKerasModel(keras.Model):
+    """What both hand-written Keras GANs share: the two networks, a seed
+    generator, two optimizers and two loss trackers. Each backend's
+    `PlainKerasGAN` below adds only its `train_step`."""
+
+    def __init__(self, generator, discriminator):
+        super().__init__()
+        self.generator, self.discriminator = generator, discriminator
+        self.seed_generator = keras.random.SeedGenerator(0)
+        self.built = True
+
+    def compile(self, d_optimizer, g_optimizer, **kwargs):
+        super().compile(**kwargs)
+        self.d_optimizer, self.g_optimizer = d_optimizer, g_optimizer
+        self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
+        self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
+
+    @property
+    def metrics(self):
+        return [self.d_loss_tracker, self.g_loss_tracker]
+
+
 if BACKEND == "tensorflow":
 
-    class PlainKerasGAN(keras.Model):
+    class PlainKerasGAN(_PlainKerasModel):
         """keras.io dcgan_overriding_train_step, with two D calls."""
-
-        def __init__(self, generator, discriminator):
-            super().__init__()
-            self.generator, self.discriminator = generator, discriminator
-            self.seed_generator = keras.random.SeedGenerator(0)
-            self.built = True
-
-        def compile(self, d_optimizer, g_optimizer, **kwargs):
-            super().compile(**kwargs)
-            self.d_optimizer, self.g_optimizer = d_optimizer, g_optimizer
-            self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
-            self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
-
-        @property
-        def metrics(self):
-            return [self.d_loss_tracker, self.g_loss_tracker]
 
         def train_step(self, real):
             batch = tf.shape(real)[0]
@@ -339,24 +345,8 @@ if BACKEND == "tensorflow":
 
 elif BACKEND == "torch":
 
-    class PlainKerasGAN(keras.Model):
+    class PlainKerasGAN(_PlainKerasModel):
         """keras.io custom_train_step_in_torch, for a GAN."""
-
-        def __init__(self, generator, discriminator):
-            super().__init__()
-            self.generator, self.discriminator = generator, discriminator
-            self.seed_generator = keras.random.SeedGenerator(0)
-            self.built = True
-
-        def compile(self, d_optimizer, g_optimizer, **kwargs):
-            super().compile(**kwargs)
-            self.d_optimizer, self.g_optimizer = d_optimizer, g_optimizer
-            self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
-            self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
-
-        @property
-        def metrics(self):
-            return [self.d_loss_tracker, self.g_loss_tracker]
 
         def _update(self, loss, optimizer, weights):
             self.zero_grad()

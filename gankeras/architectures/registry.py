@@ -32,29 +32,31 @@ def _dcgan(image_shape, latent_dim, num_classes, base_filters=64, upsampling="au
     )
 
 
-def _conditional(image_shape, latent_dim, num_classes, base_filters=64, upsampling="auto"):
+def _class_conditional(image_shape, latent_dim, num_classes, base_filters, upsampling, discriminator_fn):
+    """The conditional generator with the class-aware discriminator
+    `discriminator_fn`: label-plane input (Mirza & Osindero 2014) or
+    ACGAN's auxiliary classifier (Odena et al. 2017)."""
     return dict(
         generator=conditional.conditional_generator(
             image_shape, latent_dim, num_classes, base_filters=base_filters, upsampling=upsampling
         ),
-        discriminator=conditional.conditional_discriminator(
-            image_shape, num_classes, base_filters=base_filters
-        ),
+        discriminator=discriminator_fn(image_shape, num_classes, base_filters=base_filters),
         latent_dim=latent_dim,
         num_classes=num_classes,
     )
 
 
+def _conditional(image_shape, latent_dim, num_classes, base_filters=64, upsampling="auto"):
+    return _class_conditional(
+        image_shape, latent_dim, num_classes, base_filters, upsampling,
+        conditional.conditional_discriminator,
+    )
+
+
 def _acgan(image_shape, latent_dim, num_classes, base_filters=64, upsampling="auto"):
-    return dict(
-        generator=conditional.conditional_generator(
-            image_shape, latent_dim, num_classes, base_filters=base_filters, upsampling=upsampling
-        ),
-        discriminator=conditional.acgan_discriminator(
-            image_shape, num_classes, base_filters=base_filters
-        ),
-        latent_dim=latent_dim,
-        num_classes=num_classes,
+    return _class_conditional(
+        image_shape, latent_dim, num_classes, base_filters, upsampling,
+        conditional.acgan_discriminator,
     )
 
 
