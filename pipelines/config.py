@@ -7,6 +7,7 @@ parameter dicts cut from it.
 
 import dataclasses
 import json
+import math
 import os
 import typing
 
@@ -60,6 +61,7 @@ class PipelineConfig:
     # Orchestration
     pipeline_root: str = "pipeline_root"
     cache: bool = True
+    wait_for_lock: float = 0.0
 
     def trainer_parameters(self):
         names = (
@@ -111,6 +113,11 @@ class PipelineConfig:
             bad("replay_buffer", "0 (off) or a positive pool size")
         if self.gradient_penalty < 0:
             bad("gradient_penalty", "a weight >= 0 (10 in Gulrajani et al. 2017)")
+        if not math.isfinite(self.bless_threshold):
+            bad("bless_threshold", "a finite number (NaN or inf would bless or reject "
+                "every model whatever its score)")
+        if not (math.isfinite(self.wait_for_lock) and self.wait_for_lock >= 0):
+            bad("wait_for_lock", "seconds >= 0 (0: fail at once if another run holds the lock)")
         if self.idx_dir is not None and not os.path.isdir(self.idx_dir):
             bad("idx_dir", "an existing folder of MNIST-format IDX files")
         if self.num_train_examples is not None and self.num_train_examples < self.batch_size:

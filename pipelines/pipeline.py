@@ -2,16 +2,26 @@
 
 ExampleGen -> Trainer -> Evaluator -> Pusher, run by
 `pipelines.framework.LocalRunner` under `config.pipeline_root`.
+
+A run, in order: validate the config; preflight (create and remove a real
+file in the pipeline root and in `<serving_dir>/<model_name>`); take the
+locks of the pipeline root and of the served model (one run at a time for
+each; a killed holder's lock is released by the kernel); remove temporary
+version directories killed exporters left; run the components; archive the
+config as `pipeline_config.json` (atomically, only once the run succeeded).
 """
 
 import dataclasses
+import json
 import os
 
 from pipelines.components.evaluator import make_evaluator
 from pipelines.components.example_gen import make_example_gen
 from pipelines.components.pusher import make_pusher
 from pipelines.components.trainer import make_trainer
-from pipelines.framework import LocalRunner, PipelineError
+from pipelines.framework import LocalRunner, PipelineError, RunLock
+
+LOCK_FILE = ".pipeline.lock"
 
 
 def build_components(config):
@@ -26,6 +36,13 @@ def build_components(config):
     trainer = make_trainer(
         example_gen.output("examples"), verbose=config.verbose, **config.trainer_parameters()
     )
+    # Options the networks resolve from the process (the DCGAN's upsampling
+    # "auto" is transposed convolutions on TensorFlow, resize + conv on JAX),
+    # resolved here so that they are part of the Trainer's cache key.
+    trainer.resolvers["network_options"] = lambda inputs: resolved_network_options(
+        config.architecture
+    )
+    trainer.checks.append(check_batch_fits)
     evaluator = make_evaluator(
         trainer.output("model"),
         example_gen.output("examples"),
@@ -49,46 +66,131 @@ def build_components(config):
     return components
 
 
+def resolved_network_options(architecture):
+    """The backend-dependent choices `architectures.build(architecture, ...)`
+    makes with its defaults, resolved in this process: `{"upsampling":
+    "transposed" | "resize"}` for the convolutional families, {} for "mlp"."""
+    from gankeras.architectures.upsampling import resolve_upsampling
+
+    return {} if architecture == "mlp" else {"upsampling": resolve_upsampling("auto")}
+
+
+def check_batch_fits(inputs, parameters):
+    """A Trainer check: `batch_size` at most the number of training images
+    (batches keep a static shape: a larger one would yield no batch)."""
+    with open(inputs["examples"].path("stats.json")) as f:
+        stats = json.load(f)
+    if parameters["batch_size"] > stats["count"]:
+        raise PipelineError(
+            f"Bad --batch_size: expected at most the {stats['count']} training images "
+            f"of {stats['source']}. Received: {parameters['batch_size']}. Pass "
+            f"--batch_size={stats['count']} or less, or use more data."
+        )
+
+
+def model_dir(config):
+    return os.path.join(os.path.abspath(config.serving_dir), config.model_name)
+
+
 def preflight(config):
-    """Checks everything that can be checked before minutes of work:
-    writable directories and a free version number."""
+    """Checks everything that can be checked before minutes of work: each
+    output location takes a real file (created and removed: `os.access`
+    says yes to root even for `/proc`)."""
     from gankeras.export import versions
 
-    root = os.path.abspath(config.pipeline_root)
     try:
-        os.makedirs(root, exist_ok=True)
-    except OSError as error:
-        raise PipelineError(
-            f"Cannot create --pipeline_root {config.pipeline_root!r}: {error}. "
-            "Expected a writable directory."
-        ) from error
-    if not os.access(root, os.W_OK | os.X_OK):
-        raise PipelineError(
-            f"--pipeline_root {config.pipeline_root!r} is not writable. "
-            "Pass a writable directory."
-        )
-    model_dir = os.path.join(os.path.abspath(config.serving_dir), config.model_name)
-    try:
-        versions.check_writable(model_dir)
+        versions.probe(config.pipeline_root, "the pipeline's artifacts")
     except PermissionError as error:
-        raise PipelineError(str(error)) from error
-    if config.version is not None and os.path.exists(os.path.join(model_dir, str(config.version))):
         raise PipelineError(
-            f"--version={config.version} already exists in {model_dir}; versions "
-            f"are never overwritten. Use --version={versions.next_version(model_dir)} "
+            f"Cannot use --pipeline_root {config.pipeline_root!r}: {error}"
+        ) from error
+    try:
+        versions.check_writable(model_dir(config))
+    except PermissionError as error:
+        raise PipelineError(
+            f"Cannot use --serving_dir {config.serving_dir!r} / --model_name "
+            f"{config.model_name!r}: {error}"
+        ) from error
+
+
+def check_version_free(config):
+    """--version must not exist yet (checked under the model's lock)."""
+    from gankeras.export import versions
+
+    directory = model_dir(config)
+    if config.version is not None and os.path.exists(os.path.join(directory, str(config.version))):
+        raise PipelineError(
+            f"--version={config.version} already exists in {directory}; versions "
+            f"are never overwritten. Use --version={versions.next_version(directory)} "
             "or leave --version unset."
         )
 
 
+def locks(config):
+    """The pipeline root's and the served model's `RunLock`s (enter in this
+    order)."""
+    root = os.path.abspath(config.pipeline_root)
+    return (
+        RunLock(os.path.join(root, LOCK_FILE), f"--pipeline_root {root}", wait=config.wait_for_lock),
+        RunLock(
+            os.path.join(model_dir(config), LOCK_FILE),
+            f"The served model {model_dir(config)} (--serving_dir/--model_name)",
+            wait=config.wait_for_lock,
+        ),
+    )
+
+
 def run(config, log=print):
-    """Validates `config`, runs the pipeline; returns `{component: record}`."""
+    """Validates `config`, runs the pipeline; returns `{component: record}`.
+
+    Raises:
+        PipelineError: a bad setting, an unwritable or full location,
+            another run holding the pipeline root or the model, a
+            checkpoint that cannot be resumed.
+    """
+    from gankeras.callbacks import CheckpointMismatchError
+    from gankeras.export import versions
+
     config.validate()
     preflight(config)
     root = os.path.abspath(config.pipeline_root)
-    with open(os.path.join(root, "pipeline_config.json"), "w") as f:
-        f.write(config.to_json())
-    records = LocalRunner(root, log=log).run(build_components(config))
+    root_lock, model_lock = locks(config)
+    with root_lock, model_lock:
+        check_version_free(config)
+        removed = versions.remove_stale_temp_dirs(model_dir(config))
+        if removed:
+            log(f"removed temporary version directories of killed runs: {', '.join(removed)}")
+        try:
+            records = LocalRunner(root, log=log).run(build_components(config))
+        except CheckpointMismatchError as error:
+            raise PipelineError(
+                f"The Trainer cannot resume its unfinished run: {error}\n"
+                "The run directory holds checkpoints of another set-up than this "
+                "run's. Rerun with --nocache to train afresh in a new run directory "
+                "(the old one is left untouched), or pass a new --pipeline_root."
+            ) from error
+        path = os.path.join(root, "pipeline_config.json")
+        try:
+            write_config(config, path)
+        except OSError as error:
+            raise PipelineError(
+                f"The run succeeded, but its config could not be archived as {path}: "
+                f"{error}. Free space there; the outputs and records are complete."
+            ) from error
     return records
+
+
+def write_config(config, path):
+    """Writes `config` as JSON atomically (temp file, then rename)."""
+    temp = f"{path}.tmp-{os.getpid()}"
+    try:
+        with open(temp, "w") as f:
+            f.write(config.to_json())
+        os.replace(temp, path)
+    except BaseException:
+        if os.path.exists(temp):
+            os.remove(temp)
+        raise
 
 
 def summary(config, records):
@@ -112,7 +214,9 @@ def summary(config, records):
         f"{'BLESSED' if ev.get('blessed') else 'NOT BLESSED'}"
     )
     push = pusher.result
-    if push.get("pushed"):
+    if push.get("already_pushed"):
+        lines.append(f"pushed:      already as version {push['version']} -> {push['path']}")
+    elif push.get("pushed"):
         lines.append(f"pushed:      version {push['version']} -> {push['path']}")
     else:
         lines.append("pushed:      nothing (not blessed)")

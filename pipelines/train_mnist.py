@@ -72,7 +72,11 @@ flags.DEFINE_string("serving_dir", _D.serving_dir, "TF Serving base directory.")
 flags.DEFINE_string("model_name", _D.model_name, "Served model name.")
 flags.DEFINE_integer("version", None, "Version to push (default: the next free one).")
 flags.DEFINE_string("pipeline_root", _D.pipeline_root, "Directory of artifacts and records.")
-flags.DEFINE_boolean("cache", _D.cache, "Reuse outputs of unchanged components.")
+flags.DEFINE_boolean("cache", _D.cache, "Reuse outputs of unchanged components "
+                     "(--nocache: run every component afresh in a new run directory).")
+flags.DEFINE_float("wait_for_lock", _D.wait_for_lock,
+                   "Seconds to wait while another run holds --pipeline_root or "
+                   "--serving_dir/--model_name (0: exit at once with an error naming it).")
 
 FLAGS = flags.FLAGS
 

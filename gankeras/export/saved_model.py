@@ -59,6 +59,8 @@ class ExportedModel:
         latent_dim: size of `z`.
         num_classes: class count for conditional generators, else None.
         image_shape: `(H, W, C)` of one image.
+        reused: True when a version with the same fingerprint existed and
+            was returned instead of writing a new one.
     """
 
     path: str
@@ -67,6 +69,7 @@ class ExportedModel:
     latent_dim: int
     num_classes: object
     image_shape: tuple
+    reused: bool = False
 
 
 def export_generator(
@@ -78,6 +81,7 @@ def export_generator(
     use_ema=True,
     warmup_batch_sizes=(1, 8, 64),
     extra_assets=None,
+    fingerprint=None,
 ):
     """Writes `<serving_dir>/<model_name>/<version>/` for TF Serving.
 
@@ -98,6 +102,12 @@ def export_generator(
         extra_assets: optional `{file name: text}` written into the
             version's `assets.extra/` before it appears (e.g. the evaluation
             that blessed it); TF Serving ignores these files.
+        fingerprint: optional string identifying the model (e.g. a hash of
+            its `.keras` file), stored as `assets.extra/model_fingerprint`.
+            If a version with this fingerprint exists already, nothing is
+            written and that version is returned (`reused=True`): the same
+            model is never exported twice, e.g. by a re-run after a kill
+            that came right after the version appeared.
 
     Returns:
         `ExportedModel`.
@@ -112,21 +122,21 @@ def export_generator(
     image_shape = tuple(int(d) for d in generator.outputs[0].shape[1:])
     model_dir = os.path.join(serving_dir, model_name)
     versions.check_writable(model_dir)
-    if version is None:
-        version = versions.next_version(model_dir)
-    with versions.atomic_version_dir(model_dir, version) as temp_dir:
-        with ema_context():
-            _write_savedmodel(generator, temp_dir)
-        logs = warmup.warmup_requests(
-            model_name,
-            latent_dim,
-            num_classes=(num_classes or 1) if conditional else None,
-            batch_sizes=warmup_batch_sizes,
-        )
-        warmup.write_warmup_requests(temp_dir, logs)
-        for name, text in (extra_assets or {}).items():
-            with open(os.path.join(temp_dir, "assets.extra", name), "w") as f:
-                f.write(text)
+    # One exporter at a time: the next free version stays free until it is
+    # written, and temporary directories of killed exporters are removed.
+    with versions.exclusive(model_dir):
+        existing = fingerprint and versions.find_version_with_fingerprint(model_dir, fingerprint)
+        if existing:
+            version, reused = existing, True
+        else:
+            if version is None:
+                version = versions.next_version(model_dir)
+            reused = False
+            _write_version(
+                generator, ema_context, model_dir, version, model_name, latent_dim,
+                (num_classes or 1) if conditional else None, warmup_batch_sizes,
+                extra_assets, fingerprint,
+            )
     return ExportedModel(
         path=os.path.join(model_dir, str(version)),
         model_name=model_name,
@@ -134,7 +144,26 @@ def export_generator(
         latent_dim=latent_dim,
         num_classes=num_classes if conditional else None,
         image_shape=image_shape,
+        reused=reused,
     )
+
+
+def _write_version(generator, ema_context, model_dir, version, model_name, latent_dim,
+                   warmup_classes, warmup_batch_sizes, extra_assets, fingerprint):
+    """Writes version `version` atomically (see `versions.atomic_version_dir`)."""
+    with versions.atomic_version_dir(model_dir, version) as temp_dir:
+        with ema_context():
+            _write_savedmodel(generator, temp_dir)
+        logs = warmup.warmup_requests(
+            model_name, latent_dim, num_classes=warmup_classes, batch_sizes=warmup_batch_sizes
+        )
+        warmup.write_warmup_requests(temp_dir, logs)
+        assets = dict(extra_assets or {})
+        if fingerprint:
+            assets[os.path.basename(versions.FINGERPRINT_FILE)] = fingerprint
+        for name, text in assets.items():
+            with open(os.path.join(temp_dir, "assets.extra", name), "w") as f:
+                f.write(text)
 
 
 def write_archive(generator, export_dir):

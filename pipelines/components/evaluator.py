@@ -87,9 +87,40 @@ def read_baseline(model_dir, metric, exclude_model=None):
             continue
         if exclude_model is not None and evaluation.get("model") == exclude_model:
             continue
-        if metric in evaluation.get("metrics", {}):
-            return {"version": version, "value": float(evaluation["metrics"][metric])}
+        value = evaluation.get("metrics", {}).get(metric)
+        if isinstance(value, (int, float)) and math.isfinite(value):
+            return {"version": version, "value": float(value)}
     return None
+
+
+def decide_blessing(metric, value, threshold, baseline=None):
+    """Whether a candidate with `metric` = `value` is blessed.
+
+    Blessed only if `value` is finite, passes `threshold` (at most it for
+    lower-is-better metrics, at least it for the others) and is not worse
+    than the baseline (`{"version", "value"}` of the pushed version, or
+    None). A non-finite value or threshold never blesses: NaN compares
+    false with everything, which would otherwise pass every check.
+
+    Returns:
+        `(blessed, reasons)`: reasons lists each failed check (empty when
+        blessed).
+    """
+    higher_is_better = BLESSING_METRICS[metric]
+    worse = (lambda a, b: a < b) if higher_is_better else (lambda a, b: a > b)
+    reasons = []
+    if not math.isfinite(value):
+        reasons.append(f"{metric} is not finite ({value})")
+    elif not math.isfinite(threshold):
+        reasons.append(f"the threshold {threshold} is not finite")
+    elif worse(value, threshold):
+        reasons.append(f"{metric} {value:.4g} does not pass the threshold {threshold:.4g}")
+    if baseline is not None and math.isfinite(value) and worse(value, baseline["value"]):
+        reasons.append(
+            f"{metric} {value:.4g} is worse than the pushed version "
+            f"{baseline['version']} ({baseline['value']:.4g})"
+        )
+    return not reasons, reasons
 
 
 def run_evaluator(inputs, outputs, p):
@@ -121,20 +152,8 @@ def run_evaluator(inputs, outputs, p):
         num_samples=count,
     )
     value = float(metrics[p["metric"]])
-    higher_is_better = BLESSING_METRICS[p["metric"]]
-    worse = (lambda a, b: a < b) if higher_is_better else (lambda a, b: a > b)
-    reasons = []
-    if not math.isfinite(value):
-        reasons.append(f"{p['metric']} is not finite ({value})")
-    elif worse(value, p["threshold"]):
-        reasons.append(f"{p['metric']} {value:.4g} does not pass the threshold {p['threshold']:.4g}")
     baseline = p["baseline"]
-    if baseline is not None and worse(value, baseline["value"]):
-        reasons.append(
-            f"{p['metric']} {value:.4g} is worse than the pushed version "
-            f"{baseline['version']} ({baseline['value']:.4g})"
-        )
-    blessed = not reasons
+    blessed, reasons = decide_blessing(p["metric"], value, p["threshold"], baseline)
     record = dict(metric=p["metric"], value=value, metrics=metrics, baseline=baseline)
     with open(outputs["evaluation"].path("metrics.json"), "w") as f:
         json.dump(record, f, indent=2)

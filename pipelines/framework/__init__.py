@@ -6,9 +6,12 @@
 - `LocalRunner`: runs components in order, writes an execution record per
   run (`<root>/<Component>/executions/<run_id>.json`) and reuses the outputs
   of an earlier complete execution with the same cache key (component,
-  parameters, input fingerprints, code version). An interrupted execution
-  with the same key is re-entered in its own directories, so a Trainer
-  resumes from the checkpoints it left there.
+  parameters, input fingerprints, the code of `gankeras/` and `pipelines/`,
+  the Keras backend). An interrupted execution with the same key is
+  re-entered in its own directories, so a Trainer resumes from the
+  checkpoints it left there.
+- `RunLock`: one process at a time per pipeline root and per served model
+  (`fcntl.flock`, released by the kernel when its holder dies).
 
 Why not TFX itself: it is not installable next to Keras 3 / TF 2.21 here
 (its releases pin older TensorFlow), and a local orchestrator of ~200 lines
@@ -19,3 +22,4 @@ from pipelines.framework.artifact import Artifact  # noqa: F401
 from pipelines.framework.component import Channel, Component  # noqa: F401
 from pipelines.framework.runner import ExecutionRecord, LocalRunner  # noqa: F401
 from pipelines.framework.errors import PipelineError  # noqa: F401
+from pipelines.framework.lock import LockHeldError, RunLock  # noqa: F401

@@ -34,6 +34,9 @@ class Component:
             uses Resolver nodes for this).
         runtime: settings passed to the executor with the parameters but
             left out of the cache key (console verbosity).
+        checks: `fn(inputs, parameters)` raising `PipelineError`, called
+            after the resolvers, before anything runs or is written: input
+            checks that need upstream outputs (a batch larger than the data).
     """
 
     name: str
@@ -44,6 +47,7 @@ class Component:
     cache: bool = True
     resolvers: dict = dataclasses.field(default_factory=dict)
     runtime: dict = dataclasses.field(default_factory=dict)
+    checks: list = dataclasses.field(default_factory=list)
 
     def output(self, name):
         """The `Channel` of output `name`, to wire into a downstream input."""

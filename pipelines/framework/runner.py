@@ -7,15 +7,23 @@ Execution record (`<root>/<Component>/executions/<run_id>.json`):
  "cache_key": "3f2a9c1e...", "status": "complete" | "running" | "failed",
  "parameters": {...}, "inputs": {"examples": "<uri>"},
  "outputs": {"model": "<uri>"}, "result": {...metrics...},
- "code_version": "...", "started": "...", "finished": "...", "seconds": 12.3,
- "cached_from": null | "<run_id>"}
+ "code_version": "0.1.0+<digest of gankeras/ and pipelines/>",
+ "environment": {"keras_backend": "jax", ...}, "pid": 1234,
+ "started": "...", "finished": "...", "seconds": 12.3,
+ "cached_from": null | "<run_id>", "error": "<on failure>"}
 ```
+
+The cache key covers the component name, its (resolved) parameters, the
+fingerprints of its inputs, the code of every `.py` file under `gankeras/`
+and `pipelines/`, and the environment (Keras backend and versions).
 """
 
+import contextlib
 import dataclasses
 import datetime
+import errno
+import functools
 import hashlib
-import inspect
 import json
 import os
 import time
@@ -39,26 +47,90 @@ class ExecutionRecord:
     seconds: float
 
 
-def code_version(executor):
-    """Hash of the source file defining `executor` and the gankeras version.
+# The packages whose code decides what an execution produces: every `.py`
+# file under them is part of every cache key.
+CODE_PACKAGES = ("gankeras", "pipelines")
+_REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-    A change to the component's code (or a new gankeras release) therefore
-    invalidates its cache; edits elsewhere in the library do not.
+
+def source_digest(roots):
+    """sha256 over every `.py` file under the directories `roots`: each
+    file's path (relative to its root's parent) and content, sorted by path.
+
+    Args:
+        roots: directories, e.g. the `gankeras/` and `pipelines/` packages.
+
+    Returns:
+        hex digest; any edit, added or removed file changes it.
+    """
+    files = []
+    for root in roots:
+        root = os.path.abspath(root)
+        base = os.path.dirname(root)
+        for directory, subdirs, names in os.walk(root):
+            subdirs[:] = sorted(d for d in subdirs if d != "__pycache__")
+            for name in names:
+                if name.endswith(".py"):
+                    path = os.path.join(directory, name)
+                    files.append((os.path.relpath(path, base).replace(os.sep, "/"), path))
+    digest = hashlib.sha256()
+    for relative, path in sorted(files):
+        with open(path, "rb") as f:
+            content = f.read()
+        digest.update(f"{relative}\0{len(content)}\0".encode())
+        digest.update(content)
+    return digest.hexdigest()
+
+
+@functools.lru_cache(maxsize=None)
+def _cached_digest(roots):
+    return source_digest(roots)
+
+
+def code_version():
+    """`<gankeras version>+<digest of all gankeras/ and pipelines/ code>`.
+
+    Computed once per process (`CODE_PACKAGES` under the repository root).
+    Any edit to the library or the pipeline invalidates every cached
+    execution: a change far from a component (a loss, a layer, the data
+    code) can change its result as much as one in its own module.
     """
     import gankeras
 
-    source = inspect.getsource(inspect.getmodule(executor))
-    digest = hashlib.sha256(source.encode()).hexdigest()[:16]
-    return f"{gankeras.__version__}+{digest}"
+    roots = tuple(os.path.join(_REPO_ROOT, name) for name in CODE_PACKAGES)
+    return f"{gankeras.__version__}+{_cached_digest(roots)[:16]}"
 
 
-def cache_key(component, input_artifacts, version):
+def environment():
+    """What changes results without being a flag: the Keras backend (and
+    its version) and Keras's version. Part of every cache key, so a run under
+    another backend never reuses (or re-enters) this backend's executions."""
+    import importlib.metadata
+
+    import keras
+
+    backend = keras.config.backend()
+    try:
+        backend_version = importlib.metadata.version(backend)
+    except importlib.metadata.PackageNotFoundError:
+        backend_version = None
+    return {
+        "keras": keras.__version__,
+        "keras_backend": backend,
+        "keras_backend_version": backend_version,
+    }
+
+
+def cache_key(component, input_artifacts, version, env=None):
+    """sha256 of what decides an execution's outputs: component name,
+    parameters (resolved), input fingerprints, code version, environment."""
     payload = json.dumps(
         {
             "component": component.name,
             "parameters": component.parameters,
             "inputs": {k: a.fingerprint for k, a in sorted(input_artifacts.items())},
             "code_version": version,
+            "environment": environment() if env is None else env,
         },
         sort_keys=True,
         default=str,
@@ -101,19 +173,25 @@ class LocalRunner:
                 component.parameters,
                 **{name: fn(inputs) for name, fn in component.resolvers.items()},
             )
-        version = code_version(component.executor)
-        key = cache_key(component, inputs, version)
+        for check in component.checks:
+            check(inputs, component.parameters)
+        version = code_version()
+        env = environment()
+        key = cache_key(component, inputs, version, env)
         previous = self._previous_executions(component.name, key)
         complete = [r for r in previous if r["status"] == "complete"]
         if component.cache and complete and self._outputs_exist(complete[-1]):
             return self._reuse(component, complete[-1], key)
+        # Only one process runs in a pipeline root at a time (the caller
+        # holds its `RunLock`), so an unfinished record is never a live
+        # execution: a killed or failed one, safe to re-enter. Without the
+        # cache (--nocache) nothing earlier is reused: a fresh run directory.
         unfinished = [r for r in previous if r["status"] != "complete"]
-        if unfinished:
+        if unfinished and component.cache:
             run_id = unfinished[-1]["run_id"]
             self.log(f"[{component.name}] re-entering unfinished run {run_id}")
         else:
-            stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%d-%H%M%S")
-            run_id = f"{stamp}-{key[:8]}"
+            run_id = self._new_run_id(component.name, key)
         outputs = {
             name: Artifact(
                 producer=component.name,
@@ -124,8 +202,6 @@ class LocalRunner:
             )
             for name in component.outputs
         }
-        for artifact in outputs.values():
-            os.makedirs(artifact.uri, exist_ok=True)
         record = {
             "component": component.name,
             "run_id": run_id,
@@ -136,19 +212,30 @@ class LocalRunner:
             "outputs": {k: a.uri for k, a in outputs.items()},
             "result": None,
             "code_version": version,
+            "environment": env,
+            "pid": os.getpid(),
             "started": _now(),
             "finished": None,
             "seconds": None,
             "cached_from": None,
         }
         path = self._record_path(component.name, run_id)
-        _write_json(path, record)
-        self.log(f"[{component.name}] running (run {run_id})")
         start = time.time()
         try:
+            for artifact in outputs.values():
+                os.makedirs(artifact.uri, exist_ok=True)
+            _write_json(path, record)
+            self.log(f"[{component.name}] running (run {run_id})")
             result = component.executor(
                 inputs, outputs, dict(component.parameters, **component.runtime)
             )
+            record.update(
+                status="complete",
+                result=result or {},
+                finished=_now(),
+                seconds=round(time.time() - start, 3),
+            )
+            _write_json(path, record)
         except BaseException as error:
             record.update(
                 status="failed",
@@ -156,20 +243,30 @@ class LocalRunner:
                 finished=_now(),
                 seconds=round(time.time() - start, 3),
             )
-            _write_json(path, record)
+            _mark_failed(path, record)
+            if _is_disk_full(error):
+                raise PipelineError(
+                    f"No space left on the device while {component.name} wrote "
+                    f"{getattr(error, 'filename', None) or os.path.dirname(path)} "
+                    f"({error.strerror or error}). Its execution is recorded as failed "
+                    f"({path}); earlier runs' outputs are intact. Free space on that "
+                    "file system (or pass another --pipeline_root / --serving_dir) "
+                    "and run again: the execution is re-entered where it stopped."
+                ) from error
             raise
-        record.update(
-            status="complete",
-            result=result or {},
-            finished=_now(),
-            seconds=round(time.time() - start, 3),
-        )
-        _write_json(path, record)
         self.log(f"[{component.name}] done in {record['seconds']:.1f}s")
         return ExecutionRecord(
             component.name, run_id, key, "complete", False, outputs,
             record["result"], path, record["seconds"],
         )
+
+    def _new_run_id(self, component_name, key):
+        stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%d-%H%M%S")
+        run_id, n = f"{stamp}-{key[:8]}", 1
+        while os.path.exists(self._record_path(component_name, run_id)):
+            n += 1
+            run_id = f"{stamp}-{key[:8]}-{n}"
+        return run_id
 
     def _reuse(self, component, previous, key):
         outputs = {
@@ -215,11 +312,36 @@ def _now():
     return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
 
 
+def _is_disk_full(error):
+    return isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT)
+
+
 def _write_json(path, data):
     """Writes JSON atomically (temp file + rename), so a kill never leaves a
-    truncated record."""
+    truncated record; the temp file is removed if writing fails."""
     os.makedirs(os.path.dirname(path), exist_ok=True)
     temp = f"{path}.tmp-{os.getpid()}"
-    with open(temp, "w") as f:
-        json.dump(data, f, indent=2, sort_keys=True, default=str)
-    os.replace(temp, path)
+    try:
+        with open(temp, "w") as f:
+            json.dump(data, f, indent=2, sort_keys=True, default=str)
+        os.replace(temp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.remove(temp)
+        raise
+
+
+def _mark_failed(path, record):
+    """Writes the failed record, also on a full disk: atomically if the file
+    system has room for a temp file, else in place (the small record reuses
+    the blocks of the "running" one it replaces)."""
+    try:
+        _write_json(path, record)
+        return
+    except OSError:
+        pass
+    with contextlib.suppress(OSError):
+        text = json.dumps(record, sort_keys=True, default=str)
+        with open(path, "r+") as f:
+            f.write(text)
+            f.truncate()
