@@ -188,8 +188,15 @@ def load_or_train_domain_classifier(
     )
     os.makedirs(cache_dir, exist_ok=True)
     # Write then rename, so an interrupted run never leaves a partial cache.
-    classifier.model.save(model_path + ".tmp.keras")
-    os.replace(model_path + ".tmp.keras", model_path)
+    # A failed write (a full disk) removes its temporary file.
+    temp = f"{model_path}.tmp-{os.getpid()}.keras"
+    try:
+        classifier.model.save(temp)
+        os.replace(temp, model_path)
+    except BaseException:
+        if os.path.exists(temp):
+            os.remove(temp)
+        raise
     with open(info_path, "w") as f:
         json.dump(
             {"test_accuracy": classifier.test_accuracy, "training": training_kwargs},

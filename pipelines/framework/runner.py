@@ -245,10 +245,11 @@ class LocalRunner:
             )
             _mark_failed(path, record)
             if _is_disk_full(error):
+                where = getattr(error, "filename", None)
+                where = f"{where} (under {self.pipeline_root})" if where else self.pipeline_root
                 raise PipelineError(
-                    f"No space left on the device while {component.name} wrote "
-                    f"{getattr(error, 'filename', None) or os.path.dirname(path)} "
-                    f"({error.strerror or error}). Its execution is recorded as failed "
+                    f"No space left on the device: {component.name} could not write "
+                    f"to {where} ({error.strerror or error}). Its execution is recorded as failed "
                     f"({path}); earlier runs' outputs are intact. Free space on that "
                     "file system (or pass another --pipeline_root / --serving_dir) "
                     "and run again: the execution is re-entered where it stopped."
