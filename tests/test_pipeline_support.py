@@ -44,10 +44,11 @@ def write_idx_files(directory, count=240, seed=0):
     return directory
 
 
-def run_pipeline(*flags, timeout=600):
+def run_pipeline(*flags, timeout=600, env=None):
     """Runs the pipeline entry point from the repository root, under the
-    active KERAS_BACKEND; returns the `CompletedProcess` (text output)."""
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    active KERAS_BACKEND (or `env`'s: variables set on top of this
+    process's); returns the `CompletedProcess` (text output)."""
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", **(env or {}))
     return subprocess.run(
         [sys.executable, "-m", "pipelines.train_mnist", *flags],
         cwd=REPO_ROOT,
@@ -55,6 +56,15 @@ def run_pipeline(*flags, timeout=600):
         capture_output=True,
         text=True,
         timeout=timeout,
+    )
+
+
+def start_pipeline(*flags, env=None):
+    """`python -m pipelines.train_mnist` as a running `Popen` (text pipes)."""
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", **(env or {}))
+    return subprocess.Popen(
+        [sys.executable, "-m", "pipelines.train_mnist", *flags],
+        cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
 
 
