@@ -19,6 +19,7 @@ from keras import layers
 import gankeras
 from gankeras import export
 from gankeras.export import saved_model as saved_model_lib
+from gankeras.export import versions as export_versions
 from gankeras.export import warmup
 from tests.test_pipeline_support import snapshot
 
@@ -104,7 +105,7 @@ def test_export_writes_the_tf_serving_layout(unconditional):
     _, exported = unconditional
     model_dir = os.path.dirname(exported.path)
     assert exported.version == 1
-    assert sorted(os.listdir(model_dir)) == ["1"]  # no temporary dir left behind
+    assert entries(model_dir) == ["1"]  # no temporary dir left behind
     assert os.path.isfile(os.path.join(exported.path, "saved_model.pb"))
     assert os.path.isdir(os.path.join(exported.path, "variables"))
     assert os.path.isfile(os.path.join(exported.path, warmup.WARMUP_FILE))
@@ -171,7 +172,7 @@ def test_next_export_gets_the_next_version_and_existing_one_is_refused(
     with pytest.raises(export.VersionExistsError, match="never overwritten"):
         export.export_generator(gan, str(tmp_path), "mnist_gan", version=1)
     assert snapshot(model_dir / "1") == before
-    assert sorted(os.listdir(model_dir)) == ["1", "2"]
+    assert entries(model_dir) == ["1", "2"]
 
 
 def test_crash_while_exporting_leaves_no_partial_version(tmp_path, monkeypatch):
@@ -182,7 +183,33 @@ def test_crash_while_exporting_leaves_no_partial_version(tmp_path, monkeypatch):
     monkeypatch.setattr(saved_model_lib, "_write_savedmodel", crash_midway)
     with pytest.raises(KeyboardInterrupt):
         export.export_generator(tiny_generator(), str(tmp_path), "g")
-    assert os.listdir(tmp_path / "g") == []
+    assert entries(tmp_path / "g") == []
+
+
+def entries(model_dir):
+    """What a model directory holds, less the exporters' lock file."""
+    return sorted(n for n in os.listdir(model_dir) if n != export_versions.LOCK_FILE)
+
+
+@pytest.mark.backend_independent
+def test_a_model_with_a_recorded_fingerprint_is_not_exported_twice(tmp_path):
+    generator = tiny_generator()
+    first = export.export_generator(generator, str(tmp_path), "g", fingerprint="sha256:abc")
+    again = export.export_generator(generator, str(tmp_path), "g", fingerprint="sha256:abc")
+    assert (first.version, first.reused) == (1, False)
+    assert (again.version, again.reused) == (1, True)
+    assert entries(tmp_path / "g") == ["1"]
+    with open(os.path.join(first.path, export_versions.FINGERPRINT_FILE)) as f:
+        assert f.read() == "sha256:abc"
+
+
+@pytest.mark.backend_independent
+def test_the_next_exporter_removes_temporary_versions_of_killed_ones(tmp_path):
+    stale = tmp_path / "g" / ".tmp-3-killed"
+    stale.mkdir(parents=True)
+    (stale / "saved_model.pb").write_bytes(b"half")
+    with export_versions.exclusive(str(tmp_path / "g")):
+        assert not stale.exists()
 
 
 def test_unwritable_serving_dir_is_a_clear_error(tmp_path):

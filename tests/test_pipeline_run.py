@@ -51,6 +51,7 @@ def test_each_component_writes_artifacts_and_an_execution_record(runs):
             assert uri == str(root / component / name / record["run_id"])
             assert os.listdir(uri), f"{component}.{name} is empty"
     assert json.load(open(root / "pipeline_config.json"))["model_name"] == "tiny"
+    assert not glob.glob(str(root / "**" / "*.tmp*"), recursive=True)
 
 
 def test_trainer_writes_a_generator_checkpoint_and_a_sample_grid(runs):
@@ -81,7 +82,8 @@ def test_rerun_with_same_inputs_reuses_every_component(runs):
     _, second, _, serving_dir = runs
     for component in ("ExampleGen", "Trainer", "Evaluator", "Pusher"):
         assert f"[{component}] cached" in second.stdout
-    assert sorted(os.listdir(serving_dir / "tiny")) == ["1"]  # nothing pushed twice
+    served = sorted(n for n in os.listdir(serving_dir / "tiny") if not n.startswith("."))
+    assert served == ["1"]  # nothing pushed twice (hidden: lock files)
 
 
 def test_console_shows_components_progress_and_summary(runs):
