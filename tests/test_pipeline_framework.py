@@ -88,3 +88,18 @@ def test_failed_execution_is_recorded_and_reentered_in_its_own_directory(tmp_pat
     # Same run directory both times: what the first attempt left is found again.
     assert os.listdir(tmp_path / "Sum" / "total") == [failed["run_id"]]
     assert os.path.exists(tmp_path / "Sum" / "total" / failed["run_id"] / "partial")
+
+
+def test_without_the_cache_an_unfinished_run_is_not_re_entered(tmp_path):
+    # --nocache is the way out of a run directory that cannot be resumed.
+    with pytest.raises(RuntimeError):
+        LocalRunner(tmp_path, log=lambda _: None).run(pipeline(fail=True))
+    (failed,) = os.listdir(tmp_path / "Sum" / "total")
+    components = pipeline(fail=True)
+    for component in components:
+        component.cache = False
+    with pytest.raises(RuntimeError):
+        LocalRunner(tmp_path, log=lambda _: None).run(components)
+    run_dirs = os.listdir(tmp_path / "Sum" / "total")
+    assert len(run_dirs) == 2 and failed in run_dirs
+    assert os.listdir(tmp_path / "Sum" / "total" / failed) == ["partial"]  # left as it was
