@@ -351,7 +351,7 @@ class _FolderSource(_Source):
                 f"{self.others[0]}")
             raise PipelineError(
                 f"ExampleGen could not read the dataset: no image files in {directory}: {held}. "
-                f"Expected files ending in {', '.join(data.IMAGE_EXTENSIONS)} (searched "
+                f"Expected files ending in {', '.join(data.folder.IMAGE_EXTENSIONS)} (searched "
                 "recursively)."
             )
         self.labels = None
