@@ -74,18 +74,24 @@ OFFLINE_SOURCES = (
 
 
 def network_reachable(host=DOWNLOAD_HOST, timeout=NETWORK_TIMEOUT):
-    """Whether a TCP connection to `host` opens within `timeout` seconds.
+    """Whether a verified TLS connection to `host` opens within `timeout` s.
 
-    Name resolution is not bounded by socket timeouts, so the attempt runs in
-    a daemon thread that is abandoned after `timeout`.
+    A TLS handshake with certificate checks, not just a TCP connect: some
+    sandboxes accept every TCP connection. Name resolution is not bounded by
+    socket timeouts, so the attempt runs in a daemon thread that is
+    abandoned after `timeout`.
     """
+    import ssl
+
     outcome = []
 
     def attempt():
         try:
-            with socket.create_connection(host, timeout=timeout):
-                outcome.append(True)
-        except OSError:
+            with socket.create_connection(host, timeout=timeout) as raw:
+                context = ssl.create_default_context()
+                with context.wrap_socket(raw, server_hostname=host[0]):
+                    outcome.append(True)
+        except (OSError, ValueError):  # ssl.SSLError is an OSError
             outcome.append(False)
 
     thread = threading.Thread(target=attempt, daemon=True)
