@@ -53,8 +53,11 @@ def test_folder_of_pngs_trains_evaluates_and_pushes(tmp_path):
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     (stats_path,) = glob.glob(str(tmp_path / "root" / "ExampleGen" / "examples" / "*" / "stats.json"))
     stats = json.load(open(stats_path))
-    assert stats["image_shape"] == [32, 32, 3] and stats["upscaled"] == 260
-    assert stats["class_names"] == sorted(CLASSES) and stats["test_count"] == 26
+    # --num_train_examples=200 of the 260 files: 200 train, every 10th of the
+    # first 222 held out; every 28x28 image was upscaled to 32x32.
+    assert stats["image_shape"] == [32, 32, 3] and stats["count"] == 200
+    assert stats["test_count"] == 22 and stats["upscaled"] == 222
+    assert stats["class_names"] == sorted(CLASSES)
     (info,) = glob.glob(str(tmp_path / "root" / "Trainer" / "model" / "*" / "model_info.json"))
     assert json.load(open(info))["image_shape"] == [32, 32, 3]
     version = tmp_path / "saved" / "fashion_png" / "1"
