@@ -37,7 +37,7 @@ IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif")
 GRAY_MODES = ("1", "L", "LA", "La", "I", "I;16", "I;16B", "I;16L", "I;16N", "F")
 
 DecodedImage = collections.namedtuple(
-    "DecodedImage", ["array", "size", "mode", "upscaled"]
+    "DecodedImage", ["array", "size", "mode", "upscaled", "histogram"], defaults=(None,)
 )
 DecodedImage.__doc__ = """One decoded image.
 
@@ -46,7 +46,19 @@ Attributes:
     size: `(width, height)` of the file before resizing.
     mode: the file's Pillow mode ("RGB", "RGBA", "P", "L", ...).
     upscaled: whether the image was smaller than the target and enlarged.
+    histogram: int64 `[C, 256]`: how many pixels of each channel have each
+        value (for dataset statistics without float work per pixel).
 """
+
+
+def channel_histogram(array):
+    """int64 `[C, 256]` value counts per channel of a uint8 `[H, W, C]`."""
+    flat = array.reshape(-1, array.shape[-1])
+    return np.stack([np.bincount(flat[:, k], minlength=256) for k in range(flat.shape[1])])
+
+
+def _decoded(array, size, mode, upscaled):
+    return DecodedImage(array, size, mode, upscaled, channel_histogram(array))
 
 
 class UnusableImage(ValueError):
@@ -210,7 +222,7 @@ def decode_file(path, image_size=None, channels=None, background=(255, 255, 255)
         kind = "not an image Pillow can read" if "cannot identify" in str(err) else "corrupt image"
         raise UnusableImage(path, f"{kind} ({err})") from None
     converted, upscaled = resize_and_crop(converted, image_size, upscale, path)
-    return DecodedImage(_as_array(converted), size, mode, upscaled)
+    return _decoded(_as_array(converted), size, mode, upscaled)
 
 
 def prepare_array(array, image_size=None, channels=None, upscale=True, name="the image"):
@@ -231,8 +243,8 @@ def prepare_array(array, image_size=None, channels=None, upscale=True, name="the
     height, width = array.shape[:2]
     native = array.shape[-1] if array.shape[-1] != 4 else 3
     if image_size in (None, (height, width)) and channels in (None, native) and mode != "RGBA":
-        return DecodedImage(array, (width, height), mode, False)  # nothing to do
+        return _decoded(array, (width, height), mode, False)  # nothing to do
     image = Image.fromarray(array[..., 0] if mode == "L" else array, mode)
     image = to_channels(image, channels)
     image, upscaled = resize_and_crop(image, image_size, upscale, name)
-    return DecodedImage(_as_array(image), (width, height), mode, upscaled)
+    return _decoded(_as_array(image), (width, height), mode, upscaled)

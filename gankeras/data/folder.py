@@ -106,7 +106,7 @@ def _decode_chunk(paths, options):
 
 
 def iter_decoded(paths, image_size=None, channels=None, background=(255, 255, 255),
-                 upscale=True, workers=None, chunk_size=64):
+                 upscale=True, workers=None, chunk_size=256):
     """Decodes `paths` in parallel, yielding results in the order of `paths`.
 
     At most `2 * workers` chunks of `chunk_size` files are in flight, so

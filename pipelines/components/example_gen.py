@@ -214,24 +214,17 @@ def _top(counter, n=20):
 
 
 class _Statistics:
-    """Running count, sizes, modes and per-channel sums (float64)."""
+    """Running count, sizes, modes and per-channel value histograms."""
 
     def __init__(self):
         self.count = self.upscaled = 0
         self.sizes, self.modes = collections.Counter(), collections.Counter()
         self.max_channels = 0
-        self.pixels = 0
-        self.sums = {1: np.zeros(1), 3: np.zeros(3)}
-        self.squares = {1: np.zeros(1), 3: np.zeros(3)}
-        self.labels = collections.Counter()
+        self.histograms = {1: np.zeros((1, 256), np.int64), 3: np.zeros((3, 256), np.int64)}
 
     def add(self, decoded, label):
-        array = decoded.array
-        c = array.shape[-1]
-        flat = array.reshape(-1, c).astype(np.float64)
-        self.sums[c] += flat.sum(0)
-        self.squares[c] += np.square(flat).sum(0)
-        self.pixels += flat.shape[0]
+        c = decoded.array.shape[-1]
+        self.histograms[c] += decoded.histogram
         self.count += 1
         self.upscaled += bool(decoded.upscaled)
         self.sizes[f"{decoded.size[0]}x{decoded.size[1]}"] += 1
@@ -239,20 +232,23 @@ class _Statistics:
         self.max_channels = max(self.max_channels, c)
 
     def _moments(self, channels):
-        if channels == 1:  # colour images were converted when channels=1
-            return self.sums[1] + self.sums[3].mean(keepdims=True), \
-                self.squares[1] + self.squares[3].mean(keepdims=True)
-        return self.sums[3] + self.sums[1], self.squares[3] + self.squares[1]
+        """Per-channel mean and std (0..255) with 1-channel images counted
+        in every channel of a 3-channel dataset (readers broadcast them)."""
+        if channels == 1:
+            histogram = self.histograms[1] + self.histograms[3].sum(0, keepdims=True)
+        else:
+            histogram = self.histograms[3] + self.histograms[1]
+        values = np.arange(256, dtype=np.float64)
+        pixels = np.maximum(histogram.sum(1), 1)
+        mean = histogram @ values / pixels
+        var = np.maximum(histogram @ values**2 / pixels - mean**2, 0.0)
+        return mean, np.sqrt(var)
 
     def mean(self, channels):
-        total, _ = self._moments(channels)
-        return [round(float(v), 4) for v in total / max(1, self.pixels)]
+        return [round(float(v), 4) for v in self._moments(channels)[0]]
 
     def std(self, channels):
-        total, squares = self._moments(channels)
-        mean = total / max(1, self.pixels)
-        var = np.maximum(squares / max(1, self.pixels) - mean**2, 0.0)
-        return [round(float(v), 4) for v in np.sqrt(var)]
+        return [round(float(v), 4) for v in self._moments(channels)[1]]
 
 
 class _ShardWriter:
