@@ -94,3 +94,12 @@ def test_library_folder_dataset_matches_the_pipeline(tmp_path):
     expected = (library[:9] + 1.0) * 127.5  # files 0..8 train, file 9 held out
     np.testing.assert_allclose(train.astype(np.float32), expected, atol=1e-3)
     np.testing.assert_allclose(test.astype(np.float32), (library[9:] + 1.0) * 127.5, atol=1e-3)
+
+
+def test_exif_orientation_is_applied(tmp_path):
+    # Stored 20 wide x 10 high with "rotate 90" (orientation 6): shown 10 x 20.
+    image = Image.new("RGB", (20, 10), (0, 0, 0))
+    exif = image.getexif()
+    exif[0x0112] = 6
+    image.save(tmp_path / "photo.jpg", exif=exif)
+    assert decoding.decode_file(tmp_path / "photo.jpg").array.shape == (20, 10, 3)

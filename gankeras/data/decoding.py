@@ -4,7 +4,8 @@ One place decides how a picture becomes a training image, so
 `gankeras.data.image_folder_dataset(..., image_size=64)`, the TFDS and IDX
 sources and the pipeline's ExampleGen give the same pixels:
 
-1. **Read** with Pillow: PNG, JPEG, WebP, BMP, GIF (the first frame).
+1. **Read** with Pillow: PNG, JPEG, WebP, BMP, GIF (the first frame);
+   an EXIF orientation (camera photos) is applied.
 2. **Transparency** (RGBA, LA, a palette or grayscale PNG with a
    transparent colour) is alpha-composited onto `background` (white by
    default; any Pillow colour: "black", "#rrggbb", "rgb(0,128,255)").
@@ -28,10 +29,12 @@ import collections
 import os
 
 import numpy as np
-from PIL import Image, ImageColor
+from PIL import Image, ImageColor, ImageOps
 
 #: File extensions read as images (case-insensitive).
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif")
+
+_EXIF_ORIENTATION = 0x0112
 
 #: Pillow modes that hold one channel of intensity (with or without alpha).
 GRAY_MODES = ("1", "L", "LA", "La", "I", "I;16", "I;16B", "I;16L", "I;16N", "F")
@@ -214,6 +217,8 @@ def decode_file(path, image_size=None, channels=None, background=(255, 255, 255)
                 (new_w, new_h), _ = _target(size, image_size)
                 image.draft("RGB" if mode not in GRAY_MODES else "L", (new_w, new_h))
             image.load()  # GIF/WebP animations: the first frame.
+            if image.getexif().get(_EXIF_ORIENTATION, 1) != 1:  # camera photos
+                image = ImageOps.exif_transpose(image)
             converted = to_channels(image, channels, background)
     except UnusableImage:
         raise
