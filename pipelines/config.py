@@ -25,11 +25,18 @@ ARCHITECTURES = ("dcgan", "conditional", "acgan", "mlp", "vaegan", "wgan_gp")
 
 @dataclasses.dataclass(frozen=True)
 class PipelineConfig:
-    # Data (ExampleGen)
-    dataset: str = "mnist"
+    # Data (ExampleGen): exactly one of image_dir, dataset, idx_dir.
+    dataset: typing.Optional[str] = None
     idx_dir: typing.Optional[str] = None
     tfds_data_dir: typing.Optional[str] = None
     num_train_examples: typing.Optional[int] = None
+    image_dir: typing.Optional[str] = None
+    image_size: typing.Optional[int] = None
+    channels: typing.Optional[int] = None
+    background: str = "white"
+    upscale_small_images: bool = True
+    strict_images: bool = False
+    labels_from_folders: bool = False
     # Model and training (Trainer)
     architecture: str = "dcgan"
     latent_dim: int = 64
@@ -62,6 +69,14 @@ class PipelineConfig:
     pipeline_root: str = "pipeline_root"
     cache: bool = True
     wait_for_lock: float = 0.0
+
+    def example_gen_parameters(self):
+        names = (
+            "dataset idx_dir image_dir tfds_data_dir image_size channels background "
+            "upscale_small_images strict_images labels_from_folders"
+        ).split()
+        return dict({name: getattr(self, name) for name in names},
+                    num_examples=self.num_train_examples)
 
     def trainer_parameters(self):
         names = (
@@ -120,6 +135,51 @@ class PipelineConfig:
             bad("wait_for_lock", "seconds >= 0 (0: fail at once if another run holds the lock)")
         if self.idx_dir is not None and not os.path.isdir(self.idx_dir):
             bad("idx_dir", "an existing folder of MNIST-format IDX files")
+        self.validate_data()
         if self.num_train_examples is not None and self.num_train_examples < self.batch_size:
             bad("num_train_examples", f"at least --batch_size={self.batch_size}")
         return self
+
+    def validate_data(self):
+        """The data settings (ExampleGen): one source, a size the networks
+        build, 1 or 3 channels, a colour for --background."""
+        from pipelines.components.example_gen import IMAGE_SIZES
+
+        sources = {"image_dir": self.image_dir, "dataset": self.dataset, "idx_dir": self.idx_dir}
+        given = [f"--{k}={v}" for k, v in sources.items() if v is not None]
+        if len(given) != 1:
+            raise PipelineError(
+                "Expected exactly one data source: --image_dir (a folder of images), "
+                "--dataset (a TFDS image dataset) or --idx_dir (MNIST-format IDX files). "
+                f"Received: {', '.join(given) if given else 'none'}"
+            )
+        if self.image_dir is not None and not os.path.isdir(self.image_dir):
+            raise PipelineError(
+                f"Bad --image_dir: expected an existing folder of image files. "
+                f"Received: {self.image_dir!r}"
+            )
+        if self.image_size is not None and self.image_size not in IMAGE_SIZES:
+            raise PipelineError(
+                f"Bad --image_size: expected one of {list(IMAGE_SIZES)} (the sizes the "
+                "networks are built for), or unset to keep the source's own size. "
+                f"Received: {self.image_size!r}"
+            )
+        if self.channels is not None and self.channels not in (1, 3):
+            raise PipelineError(
+                "Bad --channels: expected 1 (grayscale) or 3 (RGB), or unset to take it "
+                f"from the data. Received: {self.channels!r}"
+            )
+        from gankeras.data import decoding
+
+        try:
+            decoding.parse_background(self.background)
+        except ValueError:
+            raise PipelineError(
+                "Bad --background: expected a colour name ('white', 'black', ...), "
+                f"'#rrggbb' or 'rgb(r,g,b)'. Received: {self.background!r}"
+            ) from None
+        if self.labels_from_folders and self.image_dir is None:
+            raise PipelineError(
+                "--labels_from_folders labels the images of --image_dir by sub-folder; "
+                f"it does not apply to {given[0]}."
+            )

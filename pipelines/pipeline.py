@@ -27,12 +27,7 @@ LOCK_FILE = ".pipeline.lock"
 def build_components(config):
     """The four components, wired, with their parameters from `config`."""
     serving_dir = os.path.abspath(config.serving_dir)
-    example_gen = make_example_gen(
-        dataset=config.dataset,
-        idx_dir=config.idx_dir,
-        tfds_data_dir=config.tfds_data_dir,
-        num_examples=config.num_train_examples,
-    )
+    example_gen = make_example_gen(**config.example_gen_parameters())
     trainer = make_trainer(
         example_gen.output("examples"), verbose=config.verbose, **config.trainer_parameters()
     )

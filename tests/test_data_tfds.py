@@ -7,6 +7,8 @@ the network and writes real TFRecord files (so split checks run on real
 dataset metadata).
 """
 
+import time
+
 import numpy as np
 import pytest
 import requests
@@ -23,8 +25,17 @@ def dummy_dir(tmp_path_factory):
     return str(directory)
 
 
+@pytest.fixture
+def mocked_download(monkeypatch):
+    """`tfds.testing.mock_data` stands in for the download, so the offline
+    check before a download (`network_reachable`) must let it through."""
+    from gankeras.data import tfds_source
+
+    monkeypatch.setattr(tfds_source, "network_reachable", lambda *args, **kwargs: True)
+
+
 @pytest.mark.backend_independent
-def test_mock_mnist_yields_batches_in_minus_one_one(tmp_path):
+def test_mock_mnist_yields_batches_in_minus_one_one(tmp_path, mocked_download):
     with tfds.testing.mock_data(num_examples=16, data_dir=str(tmp_path)):
         dataset = data.tfds_dataset("mnist", batch_size=8, with_labels=True,
                                     data_dir=str(tmp_path))
@@ -37,7 +48,7 @@ def test_mock_mnist_yields_batches_in_minus_one_one(tmp_path):
     assert dataset.class_names == [str(i) for i in range(10)]
 
 
-def test_image_size_resizes_inside_tf_data(tmp_path):
+def test_image_size_resizes_inside_tf_data(tmp_path, mocked_download):
     # Keras' Resizing layer runs in tf.data under every backend.
     with tfds.testing.mock_data(num_examples=4, data_dir=str(tmp_path)):
         dataset = data.tfds_dataset("mnist", batch_size=4, image_size=(14, 10),
@@ -96,6 +107,9 @@ def test_offline_download_says_so_and_points_to_the_offline_sources(tmp_path, mo
                 "Max retries exceeded") from dns_error
 
     monkeypatch.setattr(tfds.core.DatasetBuilder, "download_and_prepare", no_network)
+    from gankeras.data import tfds_source
+
+    monkeypatch.setattr(tfds_source, "network_reachable", lambda *args, **kwargs: True)
     with pytest.raises(ConnectionError, match=r"the network is unreachable.*idx_dataset.*FASHION_MNIST_DIR.*image_folder_dataset"):
         data.tfds_dataset("mnist", data_dir=str(tmp_path))
 
@@ -104,3 +118,17 @@ def test_offline_download_says_so_and_points_to_the_offline_sources(tmp_path, mo
 def test_missing_data_without_download_is_an_error(tmp_path):
     with pytest.raises(FileNotFoundError, match=r"'mnist' is not prepared in .* and download=False"):
         data.tfds_dataset("mnist", data_dir=str(tmp_path), download=False)
+
+
+@pytest.mark.backend_independent
+def test_offline_download_fails_within_seconds(tmp_path):
+    # No network here: the bounded check answers before TFDS's own retries
+    # (3.5 minutes) start.
+    from gankeras.data import tfds_source
+
+    if tfds_source.network_reachable():
+        pytest.skip("needs a machine without network")
+    start = time.monotonic()
+    with pytest.raises(ConnectionError, match=r"network is unreachable.*--idx_dir.*--image_dir"):
+        data.load_tfds("mnist", data_dir=str(tmp_path))
+    assert time.monotonic() - start < tfds_source.NETWORK_TIMEOUT + 5

@@ -9,7 +9,9 @@ Sources (one module each; all end in `pipeline.py`):
 
 - `idx_dataset`: MNIST-format IDX files, e.g. the real Fashion-MNIST in
   `FASHION_MNIST_DIR` (offline).
-- `image_folder_dataset`: a folder of PNG/JPEG files (offline).
+- `image_folder_dataset`: a folder of image files (offline); the shared
+  decoding rules (transparency, resize + centre crop, channels) are in
+  `decoding`, streamed decoding in `iter_decoded`.
 - `array_dataset`: NumPy arrays in memory.
 - `tfds_dataset`: any TensorFlow Datasets image dataset (needs the network
   the first time, or a `data_dir` where it was prepared).
@@ -19,11 +21,14 @@ For evaluation, the `load_*` functions return the raw numpy arrays (uint8
 images `[N, H, W, C]`, int32 labels `[N]`).
 """
 
-from gankeras.data import pipeline, toy  # noqa: F401
+from gankeras.data import decoding, pipeline, toy  # noqa: F401
 from gankeras.data.arrays import array_dataset  # noqa: F401
 from gankeras.data.folder import (  # noqa: F401
+    IMAGE_EXTENSIONS,
     ImageFolder,
     image_folder_dataset,
+    iter_decoded,
+    list_image_folder,
     load_image_folder,
 )
 from gankeras.data.idx import (  # noqa: F401

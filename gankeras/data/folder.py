@@ -1,37 +1,38 @@
-"""A folder of PNG/JPEG images -> numpy arrays and the finished dataset.
+"""A folder of image files -> numpy arrays, a streamed iterator, the dataset.
 
-Every file is decoded with Pillow and checked up front, so a bad file is
-reported by name before training starts. `keras.utils.image_dataset_from_directory`
-falls short here: it decodes lazily inside tf.data, so an unreadable file
-surfaces mid-epoch as a TensorFlow op error without its path; it always
-converts to one `color_mode`, so a folder that mixes grayscale and colour
-images is silently converted; and it squashes images with a plain resize
-unless asked to crop. The decoded uint8 images stay in memory (a GAN reads
-every image every epoch anyway), then go through `pipeline.from_arrays`.
+Every file is decoded with Pillow by the shared rules of
+`gankeras.data.decoding` (PNG, JPEG, WebP, BMP, GIF first frame;
+transparency composited onto `background`; resize the shorter side, then
+centre crop). `keras.utils.image_dataset_from_directory` falls short for
+GAN data: it decodes lazily inside tf.data, so an unreadable file surfaces
+mid-epoch as a TensorFlow op error without its path; it always converts to
+one `color_mode`, so a folder that mixes grayscale and colour images is
+silently converted; and it squashes images with a plain resize unless asked
+to crop.
 
-Resizing follows the common GAN dataset preparation (e.g. NVlabs
-stylegan2-ada `dataset_tool.py`, DCGAN's CelebA crops): crop the largest
-centred region of the target aspect ratio, then resize with Lanczos
-filtering (antialiased), so faces and objects keep their proportions.
+Two ways to read a folder:
+
+- `load_image_folder` / `image_folder_dataset`: decode every file up front
+  into one uint8 array (a bad file is an error naming it), for folders that
+  fit in memory.
+- `list_image_folder` + `iter_decoded`: stream the decoded images in file
+  order from a pool of worker processes, with unusable files reported
+  rather than raised; memory does not grow with the number of files (the
+  pipeline's ExampleGen writes them to TFRecord shards this way).
 """
 
 import collections
 import concurrent.futures
+import multiprocessing
 import os
 
 import numpy as np
-from PIL import Image, ImageOps
 
-from gankeras.data import pipeline
+from gankeras.data import decoding, pipeline
+from gankeras.data.decoding import IMAGE_EXTENSIONS, UnusableImage  # noqa: F401
 
-#: File extensions read as images (case-insensitive).
-IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg")
-
-#: color_mode -> (Pillow mode, channels).
-COLOR_MODES = {"grayscale": ("L", 1), "rgb": ("RGB", 3)}
-
-# Pillow modes that hold one channel of intensity; all others are read as RGB.
-_GRAY_MODES = ("1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "F")
+#: color_mode -> channels.
+COLOR_MODES = {"grayscale": 1, "rgb": 3}
 
 ImageFolder = collections.namedtuple(
     "ImageFolder", ["images", "labels", "class_names", "paths"]
@@ -45,13 +46,17 @@ Attributes:
     paths: the `N` file paths, in the order of `images`.
 """
 
+FolderListing = collections.namedtuple("FolderListing", ["images", "others"])
+FolderListing.__doc__ = """The files under a folder, sorted (directories
+walked in sorted order): `images` have an image extension
+(`IMAGE_EXTENSIONS`), `others` do not."""
 
-def list_image_files(directory):
-    """All PNG/JPEG files under `directory` (recursively), sorted.
+
+def list_image_folder(directory):
+    """`FolderListing` of every file under `directory` (recursively).
 
     Raises:
         FileNotFoundError: if `directory` is not a folder.
-        ValueError: if it holds no PNG/JPEG file, naming what it holds.
     """
     if not os.path.isdir(directory):
         raise FileNotFoundError(
@@ -63,7 +68,19 @@ def list_image_files(directory):
         for name in sorted(files):
             path = os.path.join(root, name)
             (paths if name.lower().endswith(IMAGE_EXTENSIONS) else others).append(path)
-    if not paths:
+    return FolderListing(paths, others)
+
+
+def list_image_files(directory):
+    """All image files under `directory` (recursively), sorted.
+
+    Raises:
+        FileNotFoundError: if `directory` is not a folder.
+        ValueError: if it holds no image file, naming what it holds.
+    """
+    listing = list_image_folder(directory)
+    if not listing.images:
+        others = listing.others
         held = (
             "it is empty"
             if not others
@@ -73,48 +90,64 @@ def list_image_files(directory):
             f"No images in {directory}: expected files ending in "
             f"{', '.join(IMAGE_EXTENSIONS)} (searched recursively), but {held}."
         )
-    return paths
+    return listing.images
 
 
-def _channels(image):
-    return 1 if image.mode in _GRAY_MODES else 3
+def _decode_chunk(paths, options):
+    """Worker: decodes `paths`; per path a `DecodedImage` or the reason
+    (str) it is unusable. Runs in a worker process (numpy and Pillow only)."""
+    results = []
+    for path in paths:
+        try:
+            results.append(decoding.decode_file(path, **options))
+        except UnusableImage as err:
+            results.append(err.reason)
+    return results
 
 
-def _decode(path, pil_mode, image_size):
-    """Returns `(uint8 array [H, W, C], channels of the file)`."""
-    try:
-        with Image.open(path) as image:
-            image.load()
-            channels = _channels(image)
-            mode = pil_mode or ("L" if channels == 1 else "RGB")
-            image = image.convert(mode)
-    except (OSError, SyntaxError, ValueError) as err:  # UnidentifiedImageError is an OSError
-        raise ValueError(
-            f"Could not read image file {path}: {err}. Expected a valid "
-            "PNG or JPEG file; delete or replace it."
-        ) from err
-    if image_size is not None:
-        height, width = image_size
-        image = ImageOps.fit(image, (width, height), method=Image.Resampling.LANCZOS)
-    array = np.asarray(image, dtype=np.uint8)
-    if array.ndim == 2:
-        array = array[..., np.newaxis]
-    return array, channels
+def iter_decoded(paths, image_size=None, channels=None, background=(255, 255, 255),
+                 upscale=True, workers=None, chunk_size=256):
+    """Decodes `paths` in parallel, yielding results in the order of `paths`.
 
+    At most `2 * workers` chunks of `chunk_size` files are in flight, so
+    memory stays bounded however many files there are; stop iterating to
+    stop the workers.
 
-def _check_image_size(image_size):
-    if image_size is None:
-        return None
-    try:
-        height, width = (int(v) for v in image_size)
-    except (TypeError, ValueError):
-        height = width = 0
-    if height < 1 or width < 1:
-        raise ValueError(
-            "`image_size` must be (height, width) with positive integers, or "
-            f"None to keep the files' size. Received: image_size={image_size!r}"
-        )
-    return height, width
+    Args:
+        paths: image files.
+        image_size, channels, background, upscale: see
+            `gankeras.data.decoding.decode_file`.
+        workers: worker processes (None: the CPU count; 0 or 1 decodes in
+            this process). Workers are forked: they run numpy and Pillow only.
+        chunk_size: files per task.
+
+    Yields:
+        `(path, DecodedImage)` or `(path, reason)` with `reason` a str
+        saying why the file is unusable.
+    """
+    options = dict(image_size=decoding.check_image_size(image_size), channels=channels,
+                   background=decoding.parse_background(background), upscale=upscale)
+    workers = (os.cpu_count() or 1) if workers is None else int(workers)
+    chunks = (paths[i : i + chunk_size] for i in range(0, len(paths), chunk_size))
+    if workers <= 1 or len(paths) <= chunk_size:
+        for chunk in chunks:
+            yield from zip(chunk, _decode_chunk(chunk, options))
+        return
+    context = multiprocessing.get_context("fork")
+    with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context) as pool:
+        pending = collections.deque()
+        try:
+            for chunk in chunks:
+                pending.append((chunk, pool.submit(_decode_chunk, chunk, options)))
+                if len(pending) >= 2 * workers:
+                    chunk, future = pending.popleft()
+                    yield from zip(chunk, future.result())
+            while pending:
+                chunk, future = pending.popleft()
+                yield from zip(chunk, future.result())
+        finally:
+            for _, future in pending:
+                future.cancel()
 
 
 def _class_labels(directory, paths):
@@ -134,19 +167,25 @@ def _class_labels(directory, paths):
     return np.array([index[c] for c in class_of], dtype=np.int32), class_names
 
 
-def load_image_folder(directory, image_size=None, color_mode=None, with_labels=False):
-    """Decodes every PNG/JPEG under `directory` into one uint8 array.
+def load_image_folder(directory, image_size=None, color_mode=None, with_labels=False,
+                      background="white", upscale=True):
+    """Decodes every image under `directory` into one uint8 array.
 
     Args:
         directory: the folder; searched recursively.
-        image_size: `(height, width)`: each image is center-cropped to this
-            aspect ratio and resized (Lanczos). None keeps the files' size,
-            which must then be the same for all.
+        image_size: S or `(height, width)`: each image's shorter side is
+            resized to the target (Lanczos), then the centre is cropped
+            (`gankeras.data.decoding`). None keeps the files' size, which
+            must then be the same for all.
         color_mode: "grayscale" (1 channel) or "rgb" (3 channels) converts
             every image; None keeps the files' channel count, which must then
-            be the same for all (alpha is dropped; palette images count as RGB).
+            be the same for all (palette images count as RGB).
         with_labels: label each image by its first-level sub-folder; class
             ids follow the sorted folder names.
+        background: colour that transparent pixels are composited onto
+            ("white", "black", "#rrggbb", ...).
+        upscale: enlarge images smaller than `image_size`; if False such an
+            image is an error naming it.
 
     Returns:
         `ImageFolder(images, labels, class_names, paths)`; images uint8
@@ -163,19 +202,25 @@ def load_image_folder(directory, image_size=None, color_mode=None, with_labels=F
             f"`color_mode` must be one of {sorted(COLOR_MODES)} or None (keep "
             f"the files' channels). Received: color_mode={color_mode!r}"
         )
-    image_size = _check_image_size(image_size)
+    image_size = decoding.check_image_size(image_size)
+    background = decoding.parse_background(background)
     paths = list_image_files(directory)
     labels, class_names = (
         _class_labels(directory, paths) if with_labels else (None, None)
     )
-    pil_mode = COLOR_MODES[color_mode][0] if color_mode else None
-    workers = min(8, os.cpu_count() or 1)  # Pillow releases the GIL while decoding.
-    with concurrent.futures.ThreadPoolExecutor(workers) as pool:
-        decoded = list(pool.map(lambda p: _decode(p, pil_mode, image_size), paths))
+    channels = COLOR_MODES[color_mode] if color_mode else None
+    decoded = []
+    for path, result in iter_decoded(paths, image_size, channels, background, upscale):
+        if isinstance(result, str):
+            raise ValueError(
+                f"Could not read image file {path}: {result}. Expected a valid "
+                f"image file ({', '.join(IMAGE_EXTENSIONS)}); delete or replace it."
+            )
+        decoded.append(result.array)
     if color_mode is None:
         first_with = {}
-        for path, (_, channels) in zip(paths, decoded):
-            first_with.setdefault(channels, path)
+        for path, array in zip(paths, decoded):
+            first_with.setdefault(array.shape[-1], path)
         if len(first_with) > 1:
             examples = ", ".join(
                 f"{'grayscale' if c == 1 else 'colour'}: {p}"
@@ -187,7 +232,7 @@ def load_image_folder(directory, image_size=None, color_mode=None, with_labels=F
                 "them all to one."
             )
     shapes = {}
-    for path, (array, _) in zip(paths, decoded):
+    for path, array in zip(paths, decoded):
         shapes.setdefault(array.shape[:2], path)
     if len(shapes) > 1:
         examples = ", ".join(f"{h}x{w}: {p}" for (h, w), p in list(shapes.items())[:3])
@@ -196,7 +241,7 @@ def load_image_folder(directory, image_size=None, color_mode=None, with_labels=F
             f"({examples}). Pass image_size=(height, width) to center-crop "
             "and resize them all to one size."
         )
-    images = np.stack([array for array, _ in decoded])
+    images = np.stack(decoded)
     return ImageFolder(images, labels, class_names, paths)
 
 
@@ -209,8 +254,10 @@ def image_folder_dataset(
     shuffle=True,
     seed=0,
     drop_remainder=True,
+    background="white",
+    upscale=True,
 ):
-    """A finished training dataset from a folder of PNG/JPEG images.
+    """A finished training dataset from a folder of image files.
 
     Example:
         ```python
@@ -221,8 +268,9 @@ def image_folder_dataset(
 
     Args:
         directory: the folder; searched recursively.
-        image_size: `(height, width)` to center-crop and resize to, or None
-            to keep the files' (common) size.
+        image_size: S or `(height, width)`: resize the shorter side, then
+            centre-crop to it (as the pipeline's `--image_size`), or None to
+            keep the files' (common) size.
         color_mode: "grayscale", "rgb", or None to keep the files' (common)
             channel count.
         batch_size: images per batch.
@@ -232,6 +280,8 @@ def image_folder_dataset(
         shuffle: shuffle all images, reshuffled every epoch.
         seed: shuffle seed.
         drop_remainder: drop the last partial batch (static batch shape).
+        background: colour transparency is composited onto.
+        upscale: enlarge images smaller than `image_size` (else an error).
 
     Returns:
         `tf.data.Dataset` of float32 `[batch, H, W, C]` in [-1, 1], or of
@@ -240,7 +290,8 @@ def image_folder_dataset(
     Raises:
         See `load_image_folder`.
     """
-    folder = load_image_folder(directory, image_size, color_mode, with_labels)
+    folder = load_image_folder(directory, image_size, color_mode, with_labels,
+                               background=background, upscale=upscale)
     dataset = pipeline.from_arrays(
         folder.images,
         folder.labels,

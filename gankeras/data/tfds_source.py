@@ -6,14 +6,21 @@ of one size (or be resized with `image_size`), and a download that fails
 because the machine is offline says so and points to the offline sources
 (`idx_dataset`, `image_folder_dataset`, `array_dataset`).
 
-Offline, TFDS retries each download for a few minutes (urllib3 back-off)
-before it gives up; prepare the data once on a machine with network and pass
-its `data_dir`, or use the offline sources.
+Offline, TFDS itself retries each download for minutes (urllib3 back-off)
+before it gives up; this module first checks, within `NETWORK_TIMEOUT`
+seconds, that the download host answers (`network_reachable`) and fails at
+once when it does not. Prepare the data once on a machine with network and
+pass its `data_dir`, or use the offline sources.
+
+`iter_tfds` streams one split as numpy `(image, label)` pairs, with the
+image and label features found automatically (`find_features`), for
+datasets whose images vary in size too.
 """
 
 import difflib
 import re
 import socket
+import threading
 
 import tensorflow as tf
 
@@ -47,6 +54,58 @@ def _is_network_error(err):
             return True
         err = err.__cause__ or err.__context__
     return False
+
+
+#: Where TFDS downloads from (its GCS mirror; most datasets' own hosts are
+#: unreachable too when this one is).
+DOWNLOAD_HOST = ("storage.googleapis.com", 443)
+
+#: Seconds `network_reachable` waits for the download host.
+NETWORK_TIMEOUT = 3.0
+
+OFFLINE_SOURCES = (
+    "Offline, use a local source instead: gankeras.data.idx_dataset(directory) for "
+    "MNIST-format IDX files (real Fashion-MNIST: gankeras.data.FASHION_MNIST_DIR, from "
+    "`apt-get install dataset-fashion-mnist`; the pipeline's --idx_dir), "
+    "gankeras.data.image_folder_dataset(directory) for a folder of image files (the "
+    "pipeline's --image_dir), or pass data_dir= (--tfds_data_dir) a folder where the "
+    "dataset was already prepared."
+)
+
+
+def network_reachable(host=DOWNLOAD_HOST, timeout=NETWORK_TIMEOUT):
+    """Whether a verified TLS connection to `host` opens within `timeout` s.
+
+    A TLS handshake with certificate checks, not just a TCP connect: some
+    sandboxes accept every TCP connection. Name resolution is not bounded by
+    socket timeouts, so the attempt runs in a daemon thread that is
+    abandoned after `timeout`.
+    """
+    import ssl
+
+    outcome = []
+
+    def attempt():
+        try:
+            with socket.create_connection(host, timeout=timeout) as raw:
+                context = ssl.create_default_context()
+                with context.wrap_socket(raw, server_hostname=host[0]):
+                    outcome.append(True)
+        except (OSError, ValueError):  # ssl.SSLError is an OSError
+            outcome.append(False)
+
+    thread = threading.Thread(target=attempt, daemon=True)
+    thread.start()
+    thread.join(timeout)
+    return bool(outcome and outcome[0])
+
+
+def is_prepared(name, data_dir=None):
+    """Whether TFDS dataset `name` is prepared in `data_dir` (no network)."""
+    try:
+        return _builder(name, data_dir).is_prepared()
+    except ValueError:
+        return False
 
 
 def _builder(name, data_dir):
@@ -92,6 +151,12 @@ def _prepare(builder, download):
             f"{builder.data_dir} and download=False. Pass download=True, or "
             "the data_dir where it was prepared."
         )
+    if not network_reachable():
+        raise ConnectionError(
+            f"Could not download TFDS dataset {builder.name!r}: it is not prepared in "
+            f"{builder.data_dir} and the network is unreachable ({DOWNLOAD_HOST[0]} did "
+            f"not answer within {NETWORK_TIMEOUT:g} s). " + OFFLINE_SOURCES
+        )
     try:
         builder.download_and_prepare()
     except Exception as err:  # noqa: BLE001 - re-raised with advice
@@ -99,13 +164,7 @@ def _prepare(builder, download):
             raise
         raise ConnectionError(
             f"Could not download TFDS dataset {builder.name!r}: the network "
-            f"is unreachable ({type(err).__name__}: {err}). Offline, use a "
-            "local source instead: gankeras.data.idx_dataset(directory) for "
-            "MNIST-format IDX files (real Fashion-MNIST: "
-            "gankeras.data.FASHION_MNIST_DIR, from `apt-get install "
-            "dataset-fashion-mnist`), gankeras.data.image_folder_dataset("
-            "directory) for PNG/JPEG files, or pass data_dir= a folder where "
-            "the dataset was already prepared."
+            f"is unreachable ({type(err).__name__}: {err}). " + OFFLINE_SOURCES
         ) from err
 
 
@@ -272,3 +331,77 @@ def tfds_dataset(
     label = builder.info.features[label_key] if with_labels else None
     dataset.class_names = list(getattr(label, "names", None) or []) or None
     return dataset
+
+
+def find_features(name, data_dir=None, image_key=None, label_key=None):
+    """The image and label feature names of TFDS dataset `name`.
+
+    Without `image_key`, the top-level `tfds.features.Image` feature
+    ("image" if there are several); without `label_key`, the top-level
+    `ClassLabel` ("label" if there are several), or None when there is none.
+
+    Returns:
+        `(image_key, label_key or None, builder)`.
+
+    Raises:
+        ValueError: an unknown dataset, or one without an image feature,
+            naming its features.
+    """
+    tfds = _tfds()
+    builder = _builder(name, data_dir)
+    features = builder.info.features
+    items = dict(features.items()) if hasattr(features, "items") else {}
+
+    def pick(kind, preferred):
+        found = [k for k, f in items.items() if isinstance(f, kind)]
+        return preferred if preferred in found else (found[0] if found else None)
+
+    if image_key is None:
+        image_key = pick(tfds.features.Image, "image")
+    if image_key is None or image_key not in items:
+        described = {k: type(f).__name__ for k, f in items.items()}
+        raise ValueError(
+            f"TFDS dataset {name!r} has no image feature"
+            + (f" {image_key!r}" if image_key else "")
+            + f"; its features are {described}. Expected a dataset with a "
+            "tfds.features.Image feature (e.g. 'mnist', 'cifar10', 'celeb_a')."
+        )
+    if label_key is None:
+        label_key = pick(tfds.features.ClassLabel, "label")
+    elif label_key not in items:
+        raise ValueError(
+            f"TFDS dataset {name!r} has no feature {label_key!r}; its features are "
+            f"{list(items)}."
+        )
+    return image_key, label_key, builder
+
+
+def prepare(name, data_dir=None, download=True):
+    """Downloads and prepares `name` if needed (fails within seconds
+    offline); returns its split names and example counts `{split: n}`."""
+    builder = _builder(name, data_dir)
+    _prepare(builder, download)
+    return {k: int(v.num_examples) for k, v in builder.info.splits.items()}
+
+
+def iter_tfds(name, split, data_dir=None, image_key="image", label_key=None):
+    """Streams split `split` of a prepared TFDS dataset, in its stored order.
+
+    Yields:
+        `(image, label)`: uint8 numpy `[H, W, C]` (sizes may vary) and an
+        int (None without `label_key`).
+    """
+    builder = _builder(name, data_dir)
+    dataset = builder.as_dataset(split=split, shuffle_files=False)
+    keys = [image_key] + ([label_key] if label_key else [])
+    dataset = dataset.map(lambda e: tuple(e[k] for k in keys),
+                          num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    for element in dataset.prefetch(64).as_numpy_iterator():
+        yield element[0], (int(element[1]) if label_key else None)
+
+
+def class_names(builder, label_key):
+    """The names of a ClassLabel feature (None without one)."""
+    if not label_key:
+        return None
+    return list(getattr(builder.info.features[label_key], "names", None) or []) or None

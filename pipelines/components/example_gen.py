@@ -1,111 +1,574 @@
-"""ExampleGen: reads the training images once into an `examples` artifact.
+"""ExampleGen: streams the source's images into TFRecord shards, once.
 
-Output `examples/`: `images.npy` uint8 `[N, H, W, C]`, `labels.npy` int32
-`[N]` (when the source has labels), the held-out split `test_images.npy` /
-`test_labels.npy` (the source's test split; without one, the last 10% of
-the training images, which are then not trained on) and `stats.json`
-(counts, shape, classes, source). Later components read these arrays, so the source (TFDS or IDX
-files) is read only when its parameters change.
+Sources (exactly one): a folder of image files (`image_dir`), a TFDS image
+dataset (`dataset`), or MNIST-format IDX files (`idx_dir`). Every image goes
+through `gankeras.data.decoding`'s rules (transparency composited onto
+`background`, shorter side resized to `image_size` then centre-cropped,
+`channels` converted) in worker processes, and is written as it comes: the
+dataset is never held in memory.
+
+Output `examples/`:
+- `train-00000.tfrecord`, ... and `test-00000.tfrecord`, ...: one
+  `tf.train.Example` per image: `image` (raw uint8 bytes, row-major
+  `[H, W, c]`), `shape` (int64 `[H, W, c]`) and, for labelled data, `label`
+  (int64). A record may hold 1 channel in a 3-channel dataset (a grayscale
+  file among colour ones); readers broadcast it to `stats["channels"]`.
+- the held-out split `test-*`: the source's test split, else every 10th
+  image in source order (a deterministic 10% hold-out, not trained on).
+- `stats.json`: `count`, `test_count`, `image_shape` `[S, S, C]`,
+  `channels`, `num_classes`, `class_names`, `sizes_seen` / `modes_seen`
+  (of the files), `upscaled`, per-channel `mean` / `std` (0..255, training
+  split), the shard lists, `source`.
+- `skipped.json`: every file not used, with the reason.
+
+Later components read the shards through `training_examples` (the Trainer)
+and `load_examples` (the Evaluator), so the source is read only when its
+parameters or files change.
 """
 
+import collections
+import hashlib
 import json
 import os
+import sys
 
 import numpy as np
 
 from pipelines.framework import Component, PipelineError
 
+#: `--image_size` values the networks are built for.
+IMAGE_SIZES = (32, 64, 128)
+#: `--image_size` used for folders and variable-size TFDS datasets when unset.
+DEFAULT_FOLDER_IMAGE_SIZE = 64
+#: Every HOLD_OUT_EVERY-th image is held out when the source has no test split.
+HOLD_OUT_EVERY = 10
+#: A shard is closed once it holds this many bytes of images.
+SHARD_BYTES = 64 << 20
+STATS_FILE, SKIPPED_FILE = "stats.json", "skipped.json"
 
-def make_example_gen(dataset="mnist", idx_dir=None, tfds_data_dir=None, num_examples=None):
+
+def make_example_gen(dataset=None, idx_dir=None, image_dir=None, tfds_data_dir=None,
+                     num_examples=None, image_size=None, channels=None, background="white",
+                     upscale_small_images=True, strict_images=False, labels_from_folders=False,
+                     workers=None):
     """The ExampleGen component.
 
     Args:
-        dataset: TFDS image dataset name (used when `idx_dir` is None).
-        idx_dir: folder of MNIST-format IDX files (offline source).
+        dataset: TFDS image dataset name.
+        idx_dir: folder of MNIST-format IDX files.
+        image_dir: folder of image files, searched recursively.
         tfds_data_dir: TFDS `data_dir` (None: ~/tensorflow_datasets).
         num_examples: keep only the first N training images (None: all).
+        image_size: S (images become S x S), or None: the source's own size
+            (IDX, fixed-size TFDS) or `DEFAULT_FOLDER_IMAGE_SIZE`.
+        channels: 1, 3 or None (3 if any image is colour, else 1).
+        background: colour transparency is composited onto.
+        upscale_small_images: enlarge images smaller than `image_size`;
+            otherwise they are skipped (or an error with `strict_images`).
+        strict_images: an unusable image file is an error, not a skip.
+        labels_from_folders: label folder images by their first-level
+            sub-folder (sorted names -> class ids).
+        workers: decoding processes (None: the CPU count); not in the key.
     """
+    sources = [s for s in (dataset, idx_dir, image_dir) if s is not None]
+    if len(sources) != 1:
+        raise PipelineError(
+            "ExampleGen needs exactly one source: --image_dir, --dataset or --idx_dir. "
+            f"Received: image_dir={image_dir!r}, dataset={dataset!r}, idx_dir={idx_dir!r}"
+        )
     parameters = dict(
         dataset=dataset,
         idx_dir=None if idx_dir is None else os.path.abspath(idx_dir),
+        image_dir=None if image_dir is None else os.path.abspath(image_dir),
         tfds_data_dir=tfds_data_dir,
         num_examples=num_examples,
+        image_size=image_size,
+        channels=channels,
+        background=background,
+        upscale_small_images=upscale_small_images,
+        strict_images=strict_images,
+        labels_from_folders=labels_from_folders,
     )
     if idx_dir is not None:
         parameters["idx_files"] = _file_fingerprints(parameters["idx_dir"])
+    if image_dir is not None:
+        parameters["image_files"] = _tree_fingerprint(parameters["image_dir"])
     return Component(
         name="ExampleGen",
         executor=run_example_gen,
         outputs=("examples",),
         parameters=parameters,
+        runtime={"workers": workers},
     )
+
+
+# ----------------------------------------------------------------------------
+# Executor
 
 
 def run_example_gen(inputs, outputs, parameters):
-    (images, labels), test, source = _load(parameters)
-    if test is None:  # no test split: hold out the last 10%
-        cut = len(images) - max(4, len(images) // 10)
-        test = (images[cut:], None if labels is None else labels[cut:])
-        images, labels = images[:cut], None if labels is None else labels[:cut]
-    if parameters["num_examples"] is not None:
-        images = images[: parameters["num_examples"]]
-        labels = None if labels is None else labels[: parameters["num_examples"]]
-    out = outputs["examples"]
-    np.save(out.path("images.npy"), images)
-    np.save(out.path("test_images.npy"), test[0])
-    if labels is not None:
-        np.save(out.path("labels.npy"), labels.astype(np.int32))
-    if test[1] is not None:
-        np.save(out.path("test_labels.npy"), test[1].astype(np.int32))
-    stats = dict(
-        source=source,
-        count=int(images.shape[0]),
-        test_count=int(test[0].shape[0]),
-        image_shape=list(images.shape[1:]),
-        num_classes=None if labels is None else int(labels.max()) + 1,
-    )
-    with open(out.path("stats.json"), "w") as f:
-        json.dump(stats, f, indent=2)
-    print(f"  {stats['count']} images {tuple(stats['image_shape'])} from {source}")
-    return stats
+    from gankeras.data import decoding
 
-
-def load_examples(artifact, split="train"):
-    """`(images uint8 [N,H,W,C], labels int32 [N] or None, stats dict)` of
-    the "train" or "test" split."""
-    prefix = "" if split == "train" else "test_"
-    images = np.load(artifact.path(f"{prefix}images.npy"))
-    labels_path = artifact.path(f"{prefix}labels.npy")
-    labels = np.load(labels_path) if os.path.exists(labels_path) else None
-    with open(artifact.path("stats.json")) as f:
-        stats = json.load(f)
-    return images, labels, stats
-
-
-def _load(parameters):
-    from gankeras import data
-
-    """`((images, labels), (test_images, test_labels) or None, source)`."""
+    p = dict(parameters)
     try:
-        if parameters["idx_dir"] is not None:
-            directory = parameters["idx_dir"]
-            train = data.load_idx(directory, "train", with_labels=True)
-            try:
-                test = data.load_idx(directory, "test", with_labels=True)
-            except FileNotFoundError:
-                test = None
-            return train, test, f"IDX files in {directory}"
-        name, data_dir = parameters["dataset"], parameters["tfds_data_dir"]
-        train = data.load_tfds(name, "train", data_dir=data_dir)
-        test = data.load_tfds(name, "test", data_dir=data_dir)
-        return train, test, f"TFDS {name}"
-    except (OSError, ValueError) as error:
+        p["background_rgb"] = decoding.parse_background(p["background"])
+    except ValueError as error:
+        raise PipelineError(f"Bad --background: {error}") from error
+    out = outputs["examples"]
+    for name in os.listdir(out.uri):  # what an interrupted run left
+        if name.endswith(".tfrecord") or name in (STATS_FILE, SKIPPED_FILE):
+            os.remove(out.path(name))
+    if p["image_dir"] is not None:
+        source = _FolderSource(p)
+    elif p["idx_dir"] is not None:
+        source = _IDXSource(p)
+    else:
+        source = _TFDSSource(p)
+    writers = {split: _ShardWriter(out.uri, split) for split in ("train", "test")}
+    stats = {split: _Statistics() for split in ("train", "test")}
+    skipped = []
+    try:
+        for split, item, result in source.examples():
+            if isinstance(result, str):
+                if p["strict_images"]:
+                    raise PipelineError(
+                        f"Unusable image {item}: {result}. Expected only readable image files "
+                        f"of at least {source.image_size}x{source.image_size} pixels"
+                        + ("" if p["upscale_small_images"] else " (--noupscale_small_images)")
+                        + " under --strict_images; remove the file or drop --strict_images "
+                        "to skip such files."
+                    )
+                skipped.append({"file": item, "reason": result})
+                continue
+            label = source.label_of(item)
+            writers[split].write(result.array, label)
+            stats[split].add(result, label)
+    finally:
+        for writer in writers.values():
+            writer.close()
+    for other in source.others:
+        skipped.append({"file": other, "reason": "not an image file extension "
+                        f"(expected one of {', '.join(decoding.IMAGE_EXTENSIONS)})"})
+    train, test = stats["train"], stats["test"]
+    if train.count == 0:
+        reasons = collections.Counter(s["reason"].split(" (")[0] for s in skipped)
         raise PipelineError(
-            f"ExampleGen could not read the dataset: {error}\n"
-            "Expected a readable TFDS image dataset (--dataset, needs the "
-            "network the first time) or a folder of MNIST-format IDX files "
-            "(--idx_dir, e.g. /usr/share/datasets/fashion-mnist)."
-        ) from error
+            f"ExampleGen could not read the dataset: {source.description} holds no usable "
+            "image" + (f" ({len(skipped)} files skipped: " + ", ".join(
+                f"{n} {r}" for r, n in reasons.most_common(3)) + "; e.g. "
+                + skipped[0]["file"] + ")" if skipped else "")
+            + ". Expected readable PNG, JPEG, WebP, BMP or GIF files, a TFDS image dataset or "
+            "MNIST-format IDX files."
+        )
+    if test.count == 0:
+        raise PipelineError(
+            f"ExampleGen: {source.description} gives no held-out images (it has "
+            f"{train.count} usable images; every {HOLD_OUT_EVERY}th is held out). "
+            f"Expected at least {HOLD_OUT_EVERY} images or a test split."
+        )
+    channels = max(train.max_channels, test.max_channels)
+    if p["channels"] is not None:
+        channels = p["channels"]
+    with open(out.path(SKIPPED_FILE), "w") as f:
+        json.dump(skipped, f, indent=2)
+    shape = [source.image_size_hw[0], source.image_size_hw[1], channels]
+    result = dict(
+        source=source.description,
+        count=train.count,
+        test_count=test.count,
+        held_out=source.held_out,
+        image_shape=shape,
+        channels=channels,
+        num_classes=source.num_classes,
+        class_names=source.class_names,
+        labelled=source.labelled,
+        sizes_seen=_top(train.sizes + test.sizes),
+        modes_seen=dict((train.modes + test.modes).most_common()),
+        upscaled=train.upscaled + test.upscaled,
+        skipped=len(skipped),
+        mean=train.mean(channels),
+        std=train.std(channels),
+        shards={split: writers[split].names for split in writers},
+        record_format="tf.train.Example: image (raw uint8 [H, W, c]), shape (int64 [3]), "
+        "label (int64, labelled data only)",
+    )
+    with open(out.path(STATS_FILE), "w") as f:
+        json.dump(result, f, indent=2)
+    print(f"  {result['count']} training + {result['test_count']} held-out images "
+          f"{tuple(shape)} from {source.description}" + (f", {len(skipped)} files skipped "
+                                                       f"(listed in {out.path(SKIPPED_FILE)})"
+                                                       if skipped else ""))
+    if result["upscaled"]:
+        print(f"  {result['upscaled']} images were smaller than {shape[0]}x{shape[1]} and "
+              "upscaled (--noupscale_small_images skips them)")
+    return {k: result[k] for k in ("source", "count", "test_count", "image_shape",
+                                   "num_classes", "skipped", "upscaled")}
+
+
+def _top(counter, n=20):
+    top = dict(counter.most_common(n))
+    rest = sum(counter.values()) - sum(top.values())
+    if rest:
+        top["other"] = rest
+    return top
+
+
+class _Statistics:
+    """Running count, sizes, modes and per-channel value histograms."""
+
+    def __init__(self):
+        self.count = self.upscaled = 0
+        self.sizes, self.modes = collections.Counter(), collections.Counter()
+        self.max_channels = 0
+        self.histograms = {1: np.zeros((1, 256), np.int64), 3: np.zeros((3, 256), np.int64)}
+
+    def add(self, decoded, label):
+        c = decoded.array.shape[-1]
+        self.histograms[c] += decoded.histogram
+        self.count += 1
+        self.upscaled += bool(decoded.upscaled)
+        self.sizes[f"{decoded.size[0]}x{decoded.size[1]}"] += 1
+        self.modes[decoded.mode] += 1
+        self.max_channels = max(self.max_channels, c)
+
+    def _moments(self, channels):
+        """Per-channel mean and std (0..255) with 1-channel images counted
+        in every channel of a 3-channel dataset (readers broadcast them)."""
+        if channels == 1:
+            histogram = self.histograms[1] + self.histograms[3].sum(0, keepdims=True)
+        else:
+            histogram = self.histograms[3] + self.histograms[1]
+        values = np.arange(256, dtype=np.float64)
+        pixels = np.maximum(histogram.sum(1), 1)
+        mean = histogram @ values / pixels
+        var = np.maximum(histogram @ values**2 / pixels - mean**2, 0.0)
+        return mean, np.sqrt(var)
+
+    def mean(self, channels):
+        return [round(float(v), 4) for v in self._moments(channels)[0]]
+
+    def std(self, channels):
+        return [round(float(v), 4) for v in self._moments(channels)[1]]
+
+
+class _ShardWriter:
+    """Writes `tf.train.Example`s to `<split>-00000.tfrecord`, ... rolling
+    over to a new shard every `SHARD_BYTES` of image data."""
+
+    def __init__(self, directory, split):
+        self.directory, self.split = directory, split
+        self.names, self.writer, self.bytes = [], None, 0
+
+    def write(self, image, label):
+        import tensorflow as tf
+
+        if self.writer is None or self.bytes >= SHARD_BYTES:
+            self.close()
+            name = f"{self.split}-{len(self.names):05d}.tfrecord"
+            self.writer = tf.io.TFRecordWriter(os.path.join(self.directory, name))
+            self.names.append(name)
+            self.bytes = 0
+        feature = {
+            "image": tf.train.Feature(bytes_list=tf.train.BytesList(value=[image.tobytes()])),
+            "shape": tf.train.Feature(int64_list=tf.train.Int64List(value=list(image.shape))),
+        }
+        if label is not None:
+            feature["label"] = tf.train.Feature(int64_list=tf.train.Int64List(value=[label]))
+        self.writer.write(
+            tf.train.Example(features=tf.train.Features(feature=feature)).SerializeToString()
+        )
+        self.bytes += image.nbytes
+
+    def close(self):
+        if self.writer is not None:
+            self.writer.close()
+            self.writer = None
+
+
+# ----------------------------------------------------------------------------
+# Sources: each yields `(split, item, DecodedImage or reason)` in a fixed order.
+
+
+class _Source:
+    held_out = f"every {HOLD_OUT_EVERY}th image in source order (deterministic 10% hold-out)"
+    others = ()
+    class_names = None
+    num_classes = None
+    labelled = False
+
+    def __init__(self, p):
+        self.p = p
+
+    def limited(self, stream):
+        """Passes `(split, item, result)` on until `num_examples` usable
+        training images have passed; then drops the rest of the training
+        stream (a hold-out source ends there; see `train_done`)."""
+        limit, used = self.p["num_examples"], 0
+        for split, item, result in stream:
+            if split == "train" and limit is not None and used >= limit:
+                return
+            yield split, item, result
+            used += split == "train" and not isinstance(result, str)
+
+    def resolve_size(self, native_hw):
+        """The output (height, width): --image_size, else `native_hw`."""
+        size = self.p["image_size"]
+        if size is None:
+            if native_hw is None or None in native_hw:
+                size = DEFAULT_FOLDER_IMAGE_SIZE
+            else:
+                self.image_size_hw = tuple(int(v) for v in native_hw)
+                self.image_size = self.image_size_hw[0]
+                return None  # keep the size
+        self.image_size_hw, self.image_size = (size, size), size
+        return (size, size)
+
+    @staticmethod
+    def split_of(index):
+        return "test" if index % HOLD_OUT_EVERY == HOLD_OUT_EVERY - 1 else "train"
+
+
+class _FolderSource(_Source):
+    def __init__(self, p):
+        super().__init__(p)
+        from gankeras import data
+
+        directory = p["image_dir"]
+        self.description = f"the image folder {directory}"
+        try:
+            listing = data.folder.list_image_folder(directory)
+        except FileNotFoundError as error:
+            raise PipelineError(f"ExampleGen could not read the dataset: {error} "
+                                "Expected --image_dir to be a folder of image files.") from None
+        self.paths, self.others = listing.images, listing.others
+        if not self.paths:
+            held = "it is empty" if not self.others else (
+                f"it holds {len(self.others)} files without an image extension, e.g. "
+                f"{self.others[0]}")
+            raise PipelineError(
+                f"ExampleGen could not read the dataset: no image files in {directory}: {held}. "
+                f"Expected files ending in {', '.join(data.folder.IMAGE_EXTENSIONS)} (searched "
+                "recursively)."
+            )
+        self.labels = None
+        if p["labels_from_folders"]:
+            try:
+                labels, self.class_names = data.folder._class_labels(directory, self.paths)
+            except ValueError as error:
+                raise PipelineError(f"--labels_from_folders: {error}") from None
+            self.labels = dict(zip(self.paths, labels.tolist()))
+            self.num_classes, self.labelled = len(self.class_names), True
+
+    def label_of(self, path):
+        return None if self.labels is None else self.labels[path]
+
+    def examples(self):
+        from gankeras import data
+
+        size = self.resolve_size(None)
+        decoded = data.folder.iter_decoded(
+            self.paths, image_size=size, channels=self.p["channels"],
+            background=self.p["background_rgb"], upscale=self.p["upscale_small_images"],
+            workers=self.p.get("workers"),
+        )
+        yield from self.limited(
+            (self.split_of(index), path, result) for index, (path, result) in enumerate(decoded)
+        )
+
+
+class _ArraySource(_Source):
+    """Sources of decoded uint8 arrays (IDX, TFDS); items are `(name, label)`."""
+
+    def label_of(self, item):
+        return item[1]
+
+    def prepared(self, split, index, array, size):
+        from gankeras.data import decoding
+
+        name = f"{self.description} {split} #{index}"
+        try:
+            return decoding.prepare_array(array, size, self.p["channels"],
+                                          self.p["upscale_small_images"], name=name)
+        except decoding.UnusableImage as error:
+            return error.reason
+
+
+class _IDXSource(_ArraySource):
+    def __init__(self, p):
+        super().__init__(p)
+        self.description = f"IDX files in {p['idx_dir']}"
+
+    def _load(self, split):
+        from gankeras import data
+
+        try:
+            return data.load_idx(self.p["idx_dir"], split, with_labels=True)
+        except FileNotFoundError:
+            if split == "test":
+                return None
+            error = sys.exc_info()[1]
+            raise PipelineError(
+                f"ExampleGen could not read the dataset: {error}\nExpected a folder of "
+                "MNIST-format IDX files (--idx_dir, e.g. /usr/share/datasets/fashion-mnist)."
+            ) from None
+        except (OSError, ValueError) as error:
+            raise PipelineError(
+                f"ExampleGen could not read the dataset: {error}\nExpected a folder of "
+                "MNIST-format IDX files (--idx_dir, e.g. /usr/share/datasets/fashion-mnist)."
+            ) from error
+
+    def examples(self):
+        images, labels = self._load("train")
+        self.labelled = True
+        self.num_classes = int(labels.max()) + 1
+        test = self._load("test")
+        if test is not None:
+            self.held_out = "the source's test split (t10k files)"
+            self.num_classes = max(self.num_classes, int(test[1].max()) + 1)
+        size = self.resolve_size(images.shape[1:3])
+
+        def stream(split_images, split_labels, fixed_split):
+            for index, (image, label) in enumerate(zip(split_images, split_labels)):
+                split = fixed_split or self.split_of(index)
+                yield split, (None, int(label)), self.prepared(split, index, image, size)
+
+        yield from self.limited(stream(images, labels, "train" if test is not None else None))
+        if test is not None:
+            yield from stream(*test, "test")
+
+
+class _TFDSSource(_ArraySource):
+    def __init__(self, p):
+        super().__init__(p)
+        from gankeras.data import tfds_source
+
+        name, data_dir = p["dataset"], p["tfds_data_dir"]
+        self.description = f"TFDS {name}"
+        try:
+            self.image_key, self.label_key, builder = tfds_source.find_features(name, data_dir)
+            self.splits = tfds_source.prepare(name, data_dir)
+        except (OSError, ValueError) as error:
+            raise PipelineError(f"ExampleGen could not read the dataset: {error}") from None
+        if "train" not in self.splits:
+            raise PipelineError(
+                f"ExampleGen: TFDS {name} has no 'train' split; it has {sorted(self.splits)}."
+            )
+        feature = builder.info.features[self.image_key]
+        self.native_hw = tuple(feature.shape[:2])
+        self.class_names = tfds_source.class_names(builder, self.label_key)
+        if self.label_key:
+            self.labelled = True
+            self.num_classes = int(builder.info.features[self.label_key].num_classes)
+        if "test" in self.splits:
+            self.held_out = "the source's test split"
+
+    def examples(self):
+        from gankeras.data import tfds_source
+
+        name, data_dir = self.p["dataset"], self.p["tfds_data_dir"]
+        size = self.resolve_size(self.native_hw)
+        has_test = "test" in self.splits
+
+        def stream(split_name, fixed_split):
+            examples = tfds_source.iter_tfds(name, split_name, data_dir, self.image_key,
+                                             self.label_key)
+            for index, (image, label) in enumerate(examples):
+                split = fixed_split or self.split_of(index)
+                yield split, (None, label), self.prepared(split, index, image, size)
+
+        yield from self.limited(stream("train", "train" if has_test else None))
+        if has_test:
+            yield from stream("test", "test")
+
+
+# ----------------------------------------------------------------------------
+# Readers
+
+
+def read_stats(artifact):
+    """The `stats.json` dict of an `examples` artifact."""
+    with open(artifact.path(STATS_FILE)) as f:
+        return json.load(f)
+
+
+def _records(artifact, split, stats, with_labels):
+    """tf.data of uint8 `[H, W, C]` (or `(image, label int32)`), shard order."""
+    import tensorflow as tf
+
+    height, width, channels = stats["image_shape"]
+    files = [artifact.path(name) for name in stats["shards"][split]]
+    spec = {"image": tf.io.FixedLenFeature([], tf.string),
+            "shape": tf.io.FixedLenFeature([3], tf.int64)}
+    if with_labels:
+        spec["label"] = tf.io.FixedLenFeature([], tf.int64)
+
+    def parse(record):
+        example = tf.io.parse_single_example(record, spec)
+        image = tf.reshape(tf.io.decode_raw(example["image"], tf.uint8), example["shape"])
+        image = tf.ensure_shape(tf.broadcast_to(image, [height, width, channels]),
+                                [height, width, channels])
+        if with_labels:
+            return image, tf.cast(example["label"], tf.int32)
+        return image
+
+    dataset = tf.data.TFRecordDataset(files, num_parallel_reads=None)
+    return dataset.map(parse, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+
+
+def training_examples(artifact, with_labels):
+    """The training split for the Trainer, streamed from the shards.
+
+    Args:
+        artifact: the ExampleGen `examples` artifact.
+        with_labels: yield `(image, label)` pairs (the data must be labelled).
+
+    Returns:
+        `(dataset, count)`: an unbatched `tf.data.Dataset` of uint8 images
+        `[H, W, C]` (0..255), or of `(image, label int32)`, always in the
+        same (shard) order (the caller shuffles); `count` its length.
+
+    Raises:
+        PipelineError: labels asked of unlabelled data.
+    """
+    stats = read_stats(artifact)
+    if with_labels and not stats.get("labelled", stats.get("num_classes") is not None):
+        raise PipelineError(
+            f"Labels were asked for, but {stats['source']} has none. Expected labelled data "
+            "(TFDS/IDX labels, or --labels_from_folders with one sub-folder per class)."
+        )
+    import tensorflow as tf
+
+    dataset = _records(artifact, "train", stats, with_labels)
+    count = int(stats["count"])
+    return dataset.apply(tf.data.experimental.assert_cardinality(count)), count
+
+
+def load_examples(artifact, split="train", limit=None):
+    """`(images uint8 [N, H, W, C], labels int32 [N] or None, stats dict)` of
+    the "train" or "test" split, reading at most `limit` images (None: all)
+    from the shards, in shard order."""
+    stats = read_stats(artifact)
+    labelled = stats.get("labelled", stats.get("num_classes") is not None)
+    dataset = _records(artifact, split, stats, labelled)
+    total = stats["count" if split == "train" else "test_count"]
+    if limit is not None:
+        dataset = dataset.take(int(limit))
+        total = min(total, int(limit))
+    height, width, channels = stats["image_shape"]
+    images = np.empty((total, height, width, channels), np.uint8)
+    labels = np.empty((total,), np.int32) if labelled else None
+    index = 0
+    for element in dataset.batch(1024).as_numpy_iterator():
+        batch = element[0] if labelled else element
+        images[index : index + len(batch)] = batch
+        if labelled:
+            labels[index : index + len(batch)] = element[1]
+        index += len(batch)
+    return images[:index], None if labels is None else labels[:index], stats
+
+
+# ----------------------------------------------------------------------------
+# Cache-key fingerprints
 
 
 def _file_fingerprints(directory):
@@ -120,3 +583,24 @@ def _file_fingerprints(directory):
             stat = os.stat(path)
             found[name] = [stat.st_size, stat.st_mtime_ns]
     return found
+
+
+def _tree_fingerprint(directory):
+    """`{"files": n, "sha256": ...}` over every file's relative path, size and
+    mtime under `directory`: a short cache-key entry that changes when any
+    file is added, removed or replaced."""
+    if not os.path.isdir(directory):
+        return None
+    digest, count = hashlib.sha256(), 0
+    for root, dirs, files in os.walk(directory):
+        dirs.sort()
+        for name in sorted(files):
+            path = os.path.join(root, name)
+            try:
+                stat = os.stat(path)
+            except OSError:
+                continue
+            digest.update(f"{os.path.relpath(path, directory)}\0{stat.st_size}\0"
+                          f"{stat.st_mtime_ns}\n".encode())
+            count += 1
+    return {"files": count, "sha256": digest.hexdigest()}
