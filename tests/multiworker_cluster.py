@@ -29,7 +29,17 @@ _CLUSTER_VARIABLES = (
 
 
 class ClusterError(RuntimeError):
-    """A worker failed, or the cluster outlived its deadline."""
+    """A worker failed, or the cluster outlived its deadline.
+
+    Attributes:
+        pids: the worker processes' ids (all ended when this is raised).
+        logs: each worker's stdout and stderr.
+    """
+
+    def __init__(self, message, pids=(), logs=()):
+        super().__init__(message)
+        self.pids = list(pids)
+        self.logs = list(logs)
 
 
 def free_ports(count):
@@ -162,7 +172,9 @@ def run_cluster(argv_per_worker, environments, log_directory, timeout):
             f"--- worker {i}: exit status {p.returncode}\n{text[-3000:]}"
             for i, (p, text) in enumerate(zip(processes, texts))
         )
-        raise ClusterError(f"{problem}:\n{report}")
+        raise ClusterError(
+            f"{problem}:\n{report}", [p.pid for p in processes], texts
+        )
     return texts
 
 

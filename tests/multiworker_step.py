@@ -1,29 +1,31 @@
-"""One worker of a multi-process cluster: a multi-worker GAN step equals the
-single-process step on the same global batch.
+"""One worker of a multi-process cluster training a GAN for two steps.
 
 Run by `tests/test_distribution_multiworker.py` as
-`python -m tests.multiworker_step OUT.json`, once per worker, with the
-cluster in the environment (`tests.multiworker_cluster`): TensorFlow joins
-it through `strategy_scope("multi_worker")` (MultiWorkerMirroredStrategy from
+`python -m tests.multiworker_step FOLDER`, once per worker, with the cluster
+in the environment (`tests.multiworker_cluster`): TensorFlow joins it through
+`strategy_scope("multi_worker")` (MultiWorkerMirroredStrategy from
 `TF_CONFIG`), JAX through the same call (`keras.distribution.initialize`,
 then `DataParallel` over every process's CPU device). Each process has one
 CPU device, so two processes are two replicas.
 
-Every worker trains, from the same initial weights, one GAN alone (no
-strategy) on the full global batches and one under the multi-worker strategy
-on the same `tf.data` pipeline of global batches, which the engine shards
-per worker (rows `[4 i, 4 i + 4)` of each batch of 8 on worker i). It writes
-to OUT.json the largest differences between the two of every weight, both
-optimizers' variables (slots, iterations, EMA), the replay pool and the
-logged metrics, and the latents its replica draws next beside the
-single-process draw, so the test can check that the workers draw different
-rows of the single-process draw.
+Every worker builds the GAN of `tests.test_distribution._build` from seed 0
+once alone and once under the multi-worker strategy with the first's initial
+weights (the same everywhere), and fits the second on a `tf.data` pipeline of global batches, which the engine shards
+per worker (rows `[4 i, 4 i + 4)` of each batch of 8 on worker i). It saves
+its state to `FOLDER/worker<i>.npz`: every weight, both optimizers' variables
+(slots, iterations, EMA), the replay pool, the EMA generator weights, the
+logged metrics and the latents its replica's step would draw next. Worker 0
+also saves the initial state (`initial.npz`), fits the lone GAN on the whole
+global batches and saves its state as `FOLDER/single.npz`, the reference the test compares
+every worker with (worker 1 does not repeat it: the cluster's time is the
+slower worker's).
 """
 
 import json
+import os
 import sys
+import time
 
-# The network builders and comparisons of the single-process mirrored test.
 SCENARIO = (
     # A conditional WGAN-GP critic with two critic steps per generator step,
     # a replay pool (labels travel with the images), EMA of G and instance
@@ -37,83 +39,90 @@ STEPS = 2  # the second step reads the replay pool the first one filled
 LATENT_DIM = 4  # tests.test_distribution._build's generator input
 
 
-def main(out_path):
+def main(folder):
+    started = time.monotonic()
     # Join the cluster before anything runs: both engines refuse afterwards.
     from gankeras.distribute import num_replicas, strategy_scope
 
     with strategy_scope("multi_worker") as strategy:
         pass
+    _phase("joined the cluster", started)
     import keras
     import numpy as np
     import tensorflow as tf
 
-    from tests.test_distribution import _build, _largest_difference, _numpy
+    # The network builder of the single-process mirrored test.
+    from tests.test_distribution import _build
 
     keras.config.disable_traceback_filtering()
-
     backend = keras.backend.backend()
+    worker, num_workers = _worker(strategy)
     gan_options, compile_options = SCENARIO
     rng = np.random.RandomState(0)
     x = rng.uniform(-1, 1, (GLOBAL_BATCH * STEPS, 4, 4, 1)).astype("float32")
     y = rng.randint(0, 3, (GLOBAL_BATCH * STEPS,)).astype("int32")
-    dataset = tf.data.Dataset.from_tensor_slices((x, y)).batch(GLOBAL_BATCH)
 
     keras.utils.set_random_seed(0)
     single = _build(**gan_options, **compile_options)
     initial = single.get_weights()
-    initial_trainable = [_numpy(v) for v in single.trainable_weights]
     with strategy_scope("multi_worker"):
-        replicated = _build(**gan_options, **compile_options)
-        replicated.set_weights(initial)
-        replicated_logs = _last(replicated.fit(dataset, epochs=1, verbose=0))
-    single_logs = _last(
-        single.fit(x, y, batch_size=GLOBAL_BATCH, epochs=1, shuffle=False, verbose=0)
-    )
-
-    diffs = [
-        _largest_difference([a], [b])
-        for a, b in zip(single.get_weights(), replicated.get_weights(), strict=True)
-    ]
-    pools = [
-        [_numpy(v) for v in (gan.replay_buffer.count, gan.replay_buffer.images, gan.replay_buffer.labels)]
-        for gan in (single, replicated)
-    ]
-    with single.ema_weights(), replicated.ema_weights():
-        ema = _largest_difference(
-            single.generator.get_weights(), replicated.generator.get_weights()
+        gan = _build(**gan_options, **compile_options)
+        gan.set_weights(initial)
+        dataset = tf.data.Dataset.from_tensor_slices((x, y)).batch(GLOBAL_BATCH)
+        history = gan.fit(dataset, epochs=1, verbose=0)
+    _phase("multi-worker fit", started)
+    state = _state(gan, history)
+    state["latents"] = _replica_latents(gan, strategy, backend)
+    np.savez(os.path.join(folder, f"worker{worker}.npz"), **state)
+    if worker == 0:
+        np.savez(os.path.join(folder, "initial.npz"), **_state(single))
+        history = single.fit(
+            x, y, batch_size=GLOBAL_BATCH, epochs=1, shuffle=False, verbose=0
         )
-    worker, num_workers = _worker(strategy)
-    draws = _replica_latents(replicated, strategy, backend)
-    reference = np.asarray(keras.ops.convert_to_numpy(single._sample_latents(GLOBAL_BATCH)))
-    local = GLOBAL_BATCH // num_workers
-    run = {
+        state = _state(single, history)
+        state["latents"] = keras.ops.convert_to_numpy(single._sample_latents(GLOBAL_BATCH))
+        np.savez(os.path.join(folder, "single.npz"), **state)
+        _phase("single-process fit", started)
+    info = {
         "backend": backend,
         "worker": worker,
         "num_workers": num_workers,
         "num_replicas": num_replicas(strategy),
-        "weights": max(diffs),
-        "worst_weight": [v.path for v in single.weights][int(np.argmax(diffs))],
-        "largest_update": _largest_difference(
-            initial_trainable, [_numpy(v) for v in single.trainable_weights]
-        ),
-        "optimizer_variables": _largest_difference(
-            [_numpy(v) for v in single.optimizer.variables],
-            [_numpy(v) for v in replicated.optimizer.variables],
-        ),
-        "logs": max(abs(single_logs[k] - replicated_logs[k]) for k in single_logs),
-        "log_names": sorted(replicated_logs),
-        "replay_pool": _largest_difference(*pools),
-        "replay_count": int(pools[1][0]),
-        "ema": ema,
-        "latents": draws.tolist(),
-        "reference_latents": reference[worker * local : (worker + 1) * local].tolist(),
+        "weight_paths": [v.path for v in gan.weights],
     }
-    with open(out_path, "w") as f:
-        json.dump(run, f)
+    with open(os.path.join(folder, f"worker{worker}.json"), "w") as f:
+        json.dump(info, f)
 
 
-def _last(history):
-    return {name: values[-1] for name, values in history.history.items()}
+def _phase(name, started):
+    print(f"{time.monotonic() - started:6.1f} s  {name}", flush=True)
+
+
+def _state(gan, history=None):
+    """Name -> numpy array of everything a step changes: `weight/<i>`
+    (`gan.weights`), `optimizer/<i>` (both optimizers' variables),
+    `pool/{count,images,labels}`, `ema/<i>` (the generator under its EMA
+    weights) and `log/<name>` (the epoch's logged metrics)."""
+    import keras
+    import numpy as np
+
+    def numpy(value):
+        return np.asarray(keras.ops.convert_to_numpy(value))
+
+    state = {f"weight/{i}": numpy(v.value) for i, v in enumerate(gan.weights)}
+    state.update(
+        {f"optimizer/{i}": numpy(v.value) for i, v in enumerate(gan.optimizer.variables)}
+    )
+    pool = gan.replay_buffer
+    for name in ("count", "images", "labels"):
+        state[f"pool/{name}"] = numpy(getattr(pool, name).value)
+    if history is not None:
+        with gan.ema_weights():
+            state.update(
+                {f"ema/{i}": numpy(w) for i, w in enumerate(gan.generator.get_weights())}
+            )
+        state.update({f"log/{k}": np.asarray(v[-1]) for k, v in history.history.items()})
+    return state
 
 
 def _worker(strategy):
@@ -130,8 +139,7 @@ def _worker(strategy):
 
 def _replica_latents(gan, strategy, backend):
     """The latents `gan`'s step would draw next for this worker's replica:
-    its rows of the global batch, as a numpy array `[local, latent_dim]`."""
-    import keras
+    its rows of the global batch, a numpy array `[local, latent_dim]`."""
     import numpy as np
 
     if backend == "tensorflow":
@@ -146,6 +154,7 @@ def _replica_latents(gan, strategy, backend):
         (rows,) = strategy.experimental_local_results(draw())
         return rows.numpy()
     import jax
+    import keras
 
     # The jitted step sees the global batch; each process holds its rows.
     state = gan.seed_generator.state
