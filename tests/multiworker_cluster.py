@@ -160,7 +160,7 @@ def run_cluster(argv_per_worker, environments, log_directory, timeout):
                 time.sleep(0.2)
     finally:
         for process in processes:
-            _kill_group(process)
+            kill_group(process)
         for log in logs:
             log.close()
     texts = []
@@ -178,7 +178,7 @@ def run_cluster(argv_per_worker, environments, log_directory, timeout):
     return texts
 
 
-def _kill_group(process):
+def kill_group(process):
     """SIGKILLs the process group of `process` (it and its children) unless
     it already exited, and reaps it."""
     if process.poll() is None:
