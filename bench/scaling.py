@@ -60,7 +60,11 @@ def main():
         return _serve(args)
     import keras
 
-    from tests.multiworker_cluster import base_environment, cluster_environments, kill_group
+    from tests.multiworker_cluster import (
+        base_environment,
+        cluster_environments,
+        kill_group,
+    )
 
     backend = keras.backend.backend()
     if backend not in ("tensorflow", "jax"):
@@ -131,8 +135,8 @@ def main():
                 process.stdin.flush()
         _report(rows, args)
     finally:
-        for name in workers:
-            for process, log in workers[name]:
+        for processes in workers.values():
+            for process, log in processes:
                 kill_group(process)
                 log.close()
         print(f"load average at the end: {_load()} (worker logs: {log_folder})")

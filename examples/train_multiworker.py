@@ -61,11 +61,11 @@ def main(argv=None):
           f"global batch {global_batch}", flush=True)
     # "auto" upsampling differs by backend; the record lets another backend
     # build the same networks: gankeras.GAN(**build(**architecture)).
-    architecture = dict(
-        name="dcgan",
-        base_filters=args.base_filters,
-        upsampling=resolve_upsampling(args.upsampling),
-    )
+    architecture = {
+        "name": "dcgan",
+        "base_filters": args.base_filters,
+        "upsampling": resolve_upsampling(args.upsampling),
+    }
     keras.utils.set_random_seed(0)  # the same initial weights everywhere
     with strategy_scope("multi_worker"):
         gan = gankeras.GAN(**build(**architecture))

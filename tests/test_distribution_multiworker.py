@@ -33,7 +33,7 @@ from tests.multiworker_step import GLOBAL_BATCH, SCENARIO, STEPS
 
 BACKEND = keras.backend.backend()
 TOLERANCE = 2e-5  # as tests/test_distribution.py: float summation order only
-CLUSTER_DEADLINE = 300  # seconds; two workers take ~40 s on 2 busy cores
+CLUSTER_DEADLINE = 300  # seconds; the cluster took 30-140 s on 2 shared cores
 ENGINES = {
     "tensorflow": "TensorFlow's MultiWorkerMirroredStrategy",
     "jax": "JAX's jax.distributed + keras.distribution.DataParallel",
@@ -146,16 +146,19 @@ def test_jax_multi_worker_without_a_cluster_names_the_variables():
         [
             sys.executable,
             "-c",
-            "from gankeras.distribute import get_strategy\n"
-            "try:\n"
-            "    get_strategy('multi_worker')\n"
-            "except ValueError as error:\n"
-            "    print('error:', error)\n",
+            (
+                "from gankeras.distribute import get_strategy\n"
+                "try:\n"
+                "    get_strategy('multi_worker')\n"
+                "except ValueError as error:\n"
+                "    print('error:', error)\n"
+            ),
         ],
         env=env,
         capture_output=True,
         text=True,
         timeout=120,
+        check=False,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     message = result.stdout
