@@ -38,6 +38,7 @@ import argparse
 import json
 import os
 import selectors
+import signal
 import statistics
 import subprocess
 import sys
@@ -58,6 +59,8 @@ def main():
     args = _parse()
     if args.worker:
         return _serve(args)
+    # `timeout` and CI send SIGTERM: end the workers (the `finally` below).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     import keras
 
     from tests.multiworker_cluster import (
@@ -250,6 +253,11 @@ def _worker_flags(args):
 # A contender's worker process
 # ----------------------------------------------------------------------
 def _serve(args):
+    global _PROTOCOL
+    # Protocol lines on a copy of stdout; everything else (C++ logs, gloo's
+    # "[Gloo] Rank 0 is connected...") to the log file, not into the pipe.
+    _PROTOCOL = os.fdopen(os.dup(1), "w", buffering=1)
+    os.dup2(2, 1)
     name = args.worker
     backend = os.environ.get("KERAS_BACKEND", "tensorflow")
     if name == "two_devices" and backend == "tensorflow":
@@ -358,8 +366,11 @@ def _allreduce_function(gan, strategy, backend):
     return call
 
 
+_PROTOCOL = sys.stdout
+
+
 def _say(message):
-    print(PREFIX + json.dumps(message), flush=True)
+    print(PREFIX + json.dumps(message), file=_PROTOCOL, flush=True)
 
 
 def _parse():
