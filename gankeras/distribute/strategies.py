@@ -28,7 +28,7 @@ import contextlib
 import keras
 
 STRATEGIES = ("default", "mirrored", "multi_worker", "tpu")
-_TF_STRATEGIES = {}  # (name, devices) -> tf.distribute.Strategy, see get_strategy
+_STRATEGIES = {}  # (backend, name, devices) -> strategy, see get_strategy
 
 
 def get_strategy(name="default", devices=None):
@@ -62,19 +62,23 @@ def get_strategy(name="default", devices=None):
             "process (no keras.distribution, no DistributedDataParallel in "
             "Model.fit). Use strategy='default', or run with "
             "KERAS_BACKEND=tensorflow (tf.distribute) or KERAS_BACKEND=jax "
-            "(keras.distribution.DataParallel) for data-parallel training."
+            "(keras.distribution.DataParallel) for data-parallel training "
+            "and load the saved weights on torch (docs/distribution.md)."
         )
-    if backend == "tensorflow":
-        # One strategy object per (name, devices) and process: two live
-        # MirroredStrategy instances hand out the same collective keys, and
-        # the second one's all-reduces then fail with "Shape mismatch in the
-        # collective instance"; MultiWorkerMirroredStrategy may be created
-        # only once per process anyway.
-        key = (name, devices if isinstance(devices, str) else tuple(devices or ()))
-        if key not in _TF_STRATEGIES:
-            _TF_STRATEGIES[key] = factories[name](devices)
-        return _TF_STRATEGIES[key]
-    return factories[name](devices)
+    # One strategy object per (backend, name, devices) and process. On
+    # TensorFlow, two live MirroredStrategy instances hand out the same
+    # collective keys, and the second one's all-reduces then fail with
+    # "Shape mismatch in the collective instance"; MultiWorkerMirroredStrategy
+    # may be created only once per process. On JAX, "multi_worker" joins the
+    # cluster (jax.distributed.initialize), which happens once per process.
+    key = (
+        backend,
+        name,
+        devices if isinstance(devices, str) else tuple(devices or ()),
+    )
+    if key not in _STRATEGIES:
+        _STRATEGIES[key] = factories[name](devices)
+    return _STRATEGIES[key]
 
 
 @contextlib.contextmanager
@@ -137,8 +141,40 @@ def _tf_multi_worker(devices):
     import tensorflow as tf
 
     _no_devices("multi_worker", devices)
-    # The cluster (workers, this task's index) comes from TF_CONFIG.
-    return tf.distribute.MultiWorkerMirroredStrategy()
+
+    class MultiWorkerMirroredStrategy(tf.distribute.MultiWorkerMirroredStrategy):
+        """`tf.distribute.MultiWorkerMirroredStrategy` whose `reduce` works
+        for what Keras 3's `fit` hands it (without this, `fit` fails on
+        every multi-worker cluster):
+
+        - A nest of distributed values, reduced leaf by leaf as
+          `MirroredStrategy.reduce` does: `fit` reduces the first batch, an
+          `(images, labels)` tuple, before it builds the model, and the
+          collective strategy hands the whole tuple to one all-reduce
+          ("Attempt to convert a value (PerReplica...) with an unsupported
+          type", keras-team/keras#20329).
+        - Scalars reduced over `axis=0`: `fit` reduces every step's scalar
+          logs with `reduce("MEAN", v, axis=0)` ("Invalid reduction
+          dimension 0 for input with 0 dimensions", tensorflow#72388). A
+          scalar per replica is reduced across replicas instead, which is
+          what `fit` computes on one worker (`tf.reduce_mean` of the local
+          results).
+        """
+
+        def reduce(self, reduce_op, value, axis):
+            reduce_one = super().reduce
+
+            def reduce_leaf(leaf):
+                first = self.experimental_local_results(leaf)[0]
+                rank = tf.TensorShape(getattr(first, "shape", ())).rank
+                return reduce_one(reduce_op, leaf, None if rank == 0 else axis)
+
+            return tf.nest.map_structure(reduce_leaf, value)
+
+    # The cluster (workers, this task's index) comes from TF_CONFIG. On CPU
+    # the collectives are ring all-reduces over gRPC ("AUTO" picks RING;
+    # NCCL on GPUs).
+    return MultiWorkerMirroredStrategy()
 
 
 def _tf_tpu(devices):
@@ -172,10 +208,34 @@ def _jax_mirrored(devices):
 
 
 def _jax_multi_worker(devices):
+    import jax
+
     _no_devices("multi_worker", devices)
-    # Reads KERAS_DISTRIBUTION_JOB_ADDRESSES, _NUM_PROCESSES, _PROCESS_ID
-    # (or the TPU runtime's own settings); must run before any computation.
-    keras.distribution.initialize()
+    if not jax.distributed.is_initialized():
+        # Reads KERAS_DISTRIBUTION_JOB_ADDRESSES, _NUM_PROCESSES, _PROCESS_ID
+        # (or a TPU/SLURM/MPI runtime's own settings) and blocks until every
+        # process has joined. On CPU the cross-process all-reduces use gloo
+        # (jax's default `jax_cpu_collectives_implementation`).
+        try:
+            keras.distribution.initialize()
+        except RuntimeError as error:  # JAX already ran a computation.
+            raise ValueError(
+                "strategy='multi_worker' on the JAX backend must be created "
+                "before JAX runs anything (before building or loading a "
+                "model, before jax.devices()): jax.distributed.initialize "
+                f"refused: {error} Create the strategy first in the program."
+            ) from error
+        except ValueError as error:  # No cluster described.
+            raise ValueError(
+                "strategy='multi_worker' on the JAX backend found no cluster "
+                f"to join ({error}). Set, on every process, "
+                "KERAS_DISTRIBUTION_JOB_ADDRESSES (the coordinator's "
+                "host:port, or every process's, comma-separated; process 0 "
+                "is the coordinator), KERAS_DISTRIBUTION_NUM_PROCESSES and "
+                "KERAS_DISTRIBUTION_PROCESS_ID (0 .. N-1); see "
+                "docs/distribution.md. On one machine use "
+                "strategy='mirrored'."
+            ) from error
     # Every process's devices; each process feeds its own share of the
     # dataset (DataParallel's auto_shard_dataset).
     return keras.distribution.DataParallel(devices=keras.distribution.list_devices())

@@ -1,0 +1,173 @@
+"""One worker of a multi-process cluster training a GAN for two steps.
+
+Run by `tests/test_distribution_multiworker.py` as
+`python -m tests.multiworker_step FOLDER`, once per worker, with the cluster
+in the environment (`tests.multiworker_cluster`): TensorFlow joins it through
+`strategy_scope("multi_worker")` (MultiWorkerMirroredStrategy from
+`TF_CONFIG`), JAX through the same call (`keras.distribution.initialize`,
+then `DataParallel` over every process's CPU device). Each process has one
+CPU device, so two processes are two replicas.
+
+Every worker builds the GAN of `tests.test_distribution._build` from seed 0
+once alone and once under the multi-worker strategy with the first's initial
+weights (the same everywhere), and fits the second on a `tf.data` pipeline of global batches, which the engine shards
+per worker (rows `[4 i, 4 i + 4)` of each batch of 8 on worker i). It saves
+its state to `FOLDER/worker<i>.npz`: every weight, both optimizers' variables
+(slots, iterations, EMA), the replay pool, the EMA generator weights, the
+logged metrics and the latents its replica's step would draw next. Worker 0
+also saves the initial state (`initial.npz`), fits the lone GAN on the whole
+global batches and saves its state as `FOLDER/single.npz`, the reference the test compares
+every worker with (worker 1 does not repeat it: the cluster's time is the
+slower worker's).
+"""
+
+import json
+import os
+import sys
+import time
+
+SCENARIO = (
+    # A conditional WGAN-GP critic with two critic steps per generator step,
+    # a replay pool (labels travel with the images), EMA of G and instance
+    # noise: every per-example random draw and every piece of state the
+    # step owns.
+    {"replay": True, "ema": True, "conditional": True},
+    {"loss": "wasserstein", "gradient_penalty": 10.0, "d_steps": 2, "instance_noise": 0.1},
+)
+GLOBAL_BATCH = 8
+STEPS = 2  # the second step reads the replay pool the first one filled
+LATENT_DIM = 4  # tests.test_distribution._build's generator input
+
+
+def main(folder):
+    started = time.monotonic()
+    # Join the cluster before anything runs: both engines refuse afterwards.
+    from gankeras.distribute import num_replicas, strategy_scope
+
+    with strategy_scope("multi_worker") as strategy:
+        pass
+    _phase("joined the cluster", started)
+    import keras
+    import numpy as np
+    import tensorflow as tf
+
+    # The network builder of the single-process mirrored test.
+    from tests.test_distribution import _build
+
+    keras.config.disable_traceback_filtering()
+    backend = keras.backend.backend()
+    worker, num_workers = _worker(strategy)
+    gan_options, compile_options = SCENARIO
+    rng = np.random.RandomState(0)
+    x = rng.uniform(-1, 1, (GLOBAL_BATCH * STEPS, 4, 4, 1)).astype("float32")
+    y = rng.randint(0, 3, (GLOBAL_BATCH * STEPS,)).astype("int32")
+
+    keras.utils.set_random_seed(0)
+    single = _build(**gan_options, **compile_options)
+    initial = single.get_weights()
+    with strategy_scope("multi_worker"):
+        gan = _build(**gan_options, **compile_options)
+        gan.set_weights(initial)
+        dataset = tf.data.Dataset.from_tensor_slices((x, y)).batch(GLOBAL_BATCH)
+        history = gan.fit(dataset, epochs=1, verbose=0)
+    _phase("multi-worker fit", started)
+    state = _state(gan, history)
+    state["latents"] = _replica_latents(gan, strategy, backend)
+    np.savez(os.path.join(folder, f"worker{worker}.npz"), **state)
+    if worker == 0:
+        np.savez(os.path.join(folder, "initial.npz"), **_state(single))
+        history = single.fit(
+            x, y, batch_size=GLOBAL_BATCH, epochs=1, shuffle=False, verbose=0
+        )
+        state = _state(single, history)
+        state["latents"] = keras.ops.convert_to_numpy(single._sample_latents(GLOBAL_BATCH))
+        np.savez(os.path.join(folder, "single.npz"), **state)
+        _phase("single-process fit", started)
+    info = {
+        "backend": backend,
+        "worker": worker,
+        "num_workers": num_workers,
+        "num_replicas": num_replicas(strategy),
+        "weight_paths": [v.path for v in gan.weights],
+    }
+    with open(os.path.join(folder, f"worker{worker}.json"), "w") as f:
+        json.dump(info, f)
+
+
+def _phase(name, started):
+    print(f"{time.monotonic() - started:6.1f} s  {name}", flush=True)
+
+
+def _state(gan, history=None):
+    """Name -> numpy array of everything a step changes: `weight/<i>`
+    (`gan.weights`), `optimizer/<i>` (both optimizers' variables),
+    `pool/{count,images,labels}`, `ema/<i>` (the generator under its EMA
+    weights) and `log/<name>` (the epoch's logged metrics)."""
+    import keras
+    import numpy as np
+
+    def numpy(value):
+        return np.asarray(keras.ops.convert_to_numpy(value))
+
+    state = {f"weight/{i}": numpy(v.value) for i, v in enumerate(gan.weights)}
+    state.update(
+        {f"optimizer/{i}": numpy(v.value) for i, v in enumerate(gan.optimizer.variables)}
+    )
+    pool = gan.replay_buffer
+    for name in ("count", "images", "labels"):
+        state[f"pool/{name}"] = numpy(getattr(pool, name).value)
+    if history is not None:
+        with gan.ema_weights():
+            state.update(
+                {f"ema/{i}": numpy(w) for i, w in enumerate(gan.generator.get_weights())}
+            )
+        state.update({f"log/{k}": np.asarray(v[-1]) for k, v in history.history.items()})
+    return state
+
+
+def _worker(strategy):
+    """(this process's index, number of processes) in the cluster."""
+    import keras
+
+    if keras.backend.backend() == "tensorflow":
+        resolver = strategy.cluster_resolver
+        return int(resolver.task_id), len(resolver.cluster_spec().as_dict()["worker"])
+    import jax
+
+    return jax.process_index(), jax.process_count()
+
+
+def _replica_latents(gan, strategy, backend):
+    """The latents `gan`'s step would draw next for this worker's replica:
+    its rows of the global batch, a numpy array `[local, latent_dim]`."""
+    import numpy as np
+
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        local = GLOBAL_BATCH // strategy.num_replicas_in_sync
+
+        @tf.function
+        def draw():
+            return strategy.run(lambda: gan._sample_latents(local))
+
+        (rows,) = strategy.experimental_local_results(draw())
+        return rows.numpy()
+    import jax
+    import keras
+
+    # The jitted step sees the global batch; each process holds its rows.
+    state = gan.seed_generator.state
+    sharding = strategy.get_data_layout((GLOBAL_BATCH, LATENT_DIM)).backend_layout
+
+    def draw(value):
+        with keras.StatelessScope(state_mapping=[(state, value)]):
+            return gan._sample_latents(GLOBAL_BATCH)
+
+    with strategy.scope():
+        latents = jax.jit(draw, out_shardings=sharding)(state.value)
+    return np.concatenate([np.asarray(s.data) for s in latents.addressable_shards])
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
