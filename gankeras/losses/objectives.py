@@ -120,6 +120,7 @@ def add_instance_noise(images, std, noise):
     Returns:
         Noisy images, `images`' shape and dtype.
     """
+    images = ops.convert_to_tensor(images)
     return images + ops.cast(std, images.dtype) * ops.cast(noise, images.dtype)
 
 
@@ -134,6 +135,8 @@ def interpolate(real, fake, alpha):
         fake: `[batch, ...]`, cast to `real`'s dtype.
         alpha: `[batch, 1, ...]` in [0, 1] (per-example, uniform in the paper).
     """
+    real = ops.convert_to_tensor(real)
+    alpha = ops.cast(alpha, real.dtype)
     return alpha * real + (1.0 - alpha) * ops.cast(fake, real.dtype)
 
 
@@ -200,6 +203,7 @@ def reparameterize(mean, log_var, eps):
         mean, log_var: `[batch, latent_dim]`.
         eps: standard normal draws, same shape.
     """
+    mean = ops.convert_to_tensor(mean)
     return mean + ops.exp(0.5 * log_var) * ops.cast(eps, mean.dtype)
 
 
@@ -214,6 +218,8 @@ def kl_to_standard_normal(mean, log_var):
     Returns:
         Scalar.
     """
+    mean = ops.convert_to_tensor(mean)
+    log_var = ops.convert_to_tensor(log_var)
     return -0.5 * ops.mean(
         ops.sum(1.0 + log_var - ops.square(mean) - ops.exp(log_var), axis=-1)
     )
@@ -232,6 +238,8 @@ def reconstruction_error(reconstruction, target):
     Returns:
         Scalar.
     """
+    reconstruction = ops.convert_to_tensor(reconstruction)
+    target = ops.convert_to_tensor(target)
     error = ops.mean(ops.square(reconstruction - target), axis=non_batch_axes(target))
     return ops.mean(error)
 

@@ -42,7 +42,7 @@ class RangeTracker(keras.metrics.Metric):
         self.high.assign(ops.maximum(self.high, high))
 
     def result(self):
-        return ops.stack([self.low, self.high])
+        return ops.stack([self.low.value, self.high.value])
 
     def reset_state(self):
         self.low.assign(np.inf)

@@ -115,6 +115,8 @@ class GAN(gan_backend.GANTrainer, keras.Model):
                 "augment(images, training=...) (so it saves with the model). "
                 f"Received: augment={augment!r}"
             )
+        if augment is not None and not augment.built:
+            augment.build((None, *self.image_shape))
         self.augment = augment
         self.data_range = None if data_range is None else tuple(data_range)
         self.seed = validation.check_seed(seed)
