@@ -74,8 +74,7 @@ def check_networks(generator, discriminator, latent_dim=None, num_classes=None, 
         enc_dim = encoder.outputs[0].shape[-1]
         if enc_dim != latent_dim:
             raise ValueError(
-                f"The encoder returns latents of size {enc_dim} but latent_dim "
-                f"is {latent_dim}."
+                f"The encoder returns latents of size {enc_dim} but latent_dim is {latent_dim}."
             )
     return int(latent_dim)
 
@@ -110,9 +109,7 @@ def check_positive_int(name, value):
         or int(value) != value
         or value < 1
     ):
-        raise ValueError(
-            f"`{name}` must be a positive integer. Received: {name}={value!r}"
-        )
+        raise ValueError(f"`{name}` must be a positive integer. Received: {name}={value!r}")
     return int(value)
 
 
@@ -138,9 +135,7 @@ def check_optional_positive(name, value):
         return None
     number = _number(name, value)
     if number <= 0:
-        raise ValueError(
-            f"`{name}` must be > 0 (or None). Received: {name}={value}"
-        )
+        raise ValueError(f"`{name}` must be > 0 (or None). Received: {name}={value}")
     return number
 
 
@@ -154,8 +149,7 @@ def check_optional_range(name, value):
         low, high = 1.0, 0.0  # reported below
     if low > high:
         raise ValueError(
-            f"`{name}` must be a (low, high) pair with low <= high. "
-            f"Received: {name}={value!r}"
+            f"`{name}` must be a (low, high) pair with low <= high. Received: {name}={value!r}"
         )
     return (low, high)
 
@@ -186,8 +180,7 @@ def check_labels(labels, count, num_classes):
     labels = np.asarray(labels)
     if labels.shape != (count,):
         raise ValueError(
-            f"Expected {count} labels of shape ({count},). "
-            f"Received shape {labels.shape}."
+            f"Expected {count} labels of shape ({count},). Received shape {labels.shape}."
         )
     if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
         raise ValueError(
@@ -224,9 +217,7 @@ def _first_batch(x, y, batch_size=None):
     if hasattr(x, "__getitem__") and hasattr(x, "__len__"):  # keras.utils.PyDataset
         element = x[0]
         if isinstance(element, (tuple, list)):
-            return np.asarray(element[0]), (
-                np.asarray(element[1]) if len(element) > 1 else None
-            )
+            return np.asarray(element[0]), (np.asarray(element[1]) if len(element) > 1 else None)
         return np.asarray(element), None
     return None
 
@@ -264,8 +255,7 @@ def check_first_batch(gan, x, y=None, batch_size=None):
         )
     if not np.all(np.isfinite(images)):
         raise ValueError(
-            "The first batch contains NaN or Inf values. Clean the data before "
-            "training."
+            "The first batch contains NaN or Inf values. Clean the data before training."
         )
     if gan.data_range is not None:
         low, high = gan.data_range

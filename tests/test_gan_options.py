@@ -11,7 +11,12 @@ import pytest
 
 import gankeras
 from gankeras import backend as gan_backend
-from gankeras.callbacks import DiscriminatorCollapseError, DivergenceGuard, GANCheckpoint, GANDivergedError
+from gankeras.callbacks import (
+    DiscriminatorCollapseError,
+    DivergenceGuard,
+    GANCheckpoint,
+    GANDivergedError,
+)
 from tests.gan_fixtures import image_pair, images, mlp_pair
 
 
@@ -38,8 +43,12 @@ def test_weight_clip_sets_no_constraint_and_a_later_compile_without_it_stops_cli
     g, d = dense_pair()
     gan = gankeras.GAN(g, d, data_range=None)
     data = np.random.default_rng(0).normal(size=(64, 2)).astype("float32")
-    gan.compile(d_optimizer=keras.optimizers.RMSprop(5e-3), g_optimizer=adam(), loss="wasserstein",
-                weight_clip=0.01)
+    gan.compile(
+        d_optimizer=keras.optimizers.RMSprop(5e-3),
+        g_optimizer=adam(),
+        loss="wasserstein",
+        weight_clip=0.01,
+    )
     gan.fit(data, batch_size=16, epochs=1, verbose=0)
     assert np.abs(d_weights(gan)).max() <= 0.01 + 1e-7
     assert all(v.constraint is None for v in d.trainable_variables)
@@ -66,7 +75,9 @@ def test_fit_adds_a_divergence_guard_by_default():
 
 
 def test_fit_without_divergence_guard_trains_on():
-    history = nan_gan().fit(np.ones((16, 1), "float32"), batch_size=8, verbose=0, divergence_guard=False)
+    history = nan_gan().fit(
+        np.ones((16, 1), "float32"), batch_size=8, verbose=0, divergence_guard=False
+    )
     assert np.isnan(history.history["d_loss"][0])
 
 
@@ -82,11 +93,17 @@ def collapse_gan():
 
 
 def test_guard_renames_no_checkpoint_unless_asked(tmp_path):
-    guard = DivergenceGuard(collapse_patience=20, checkpoint_directory=str(tmp_path),
-                            set_aside_suspects=False)
+    guard = DivergenceGuard(
+        collapse_patience=20, checkpoint_directory=str(tmp_path), set_aside_suspects=False
+    )
     with pytest.raises(DiscriminatorCollapseError, match="left in place") as error:
-        collapse_gan().fit(np.full((32, 1), 20.0, "float32"), batch_size=8, epochs=100, verbose=0,
-                           callbacks=[GANCheckpoint(tmp_path, keep=100), guard])
+        collapse_gan().fit(
+            np.full((32, 1), 20.0, "float32"),
+            batch_size=8,
+            epochs=100,
+            verbose=0,
+            callbacks=[GANCheckpoint(tmp_path, keep=100), guard],
+        )
     names = os.listdir(tmp_path)
     assert not [n for n in names if n.startswith("suspect-")]
     assert "last good checkpoint is" in str(error.value)
@@ -95,11 +112,19 @@ def test_guard_renames_no_checkpoint_unless_asked(tmp_path):
 def test_the_guard_fit_adds_names_checkpoints_but_renames_none(tmp_path, monkeypatch):
     seen = []
     begin = DivergenceGuard.on_train_begin
-    monkeypatch.setattr(DivergenceGuard, "on_train_begin",
-                        lambda self, logs=None: seen.append(self) or begin(self, logs))
+    monkeypatch.setattr(
+        DivergenceGuard,
+        "on_train_begin",
+        lambda self, logs=None: seen.append(self) or begin(self, logs),
+    )
     gan = collapse_gan()
-    gan.fit(np.full((16, 1), 1.0, "float32"), batch_size=8, epochs=1, verbose=0,
-            callbacks=[GANCheckpoint(tmp_path)])
+    gan.fit(
+        np.full((16, 1), 1.0, "float32"),
+        batch_size=8,
+        epochs=1,
+        verbose=0,
+        callbacks=[GANCheckpoint(tmp_path)],
+    )
     (guard,) = seen
     assert guard.checkpoint_directory == os.fspath(tmp_path)
     assert guard.set_aside_suspects is False
@@ -148,7 +173,9 @@ def test_generate_zero_images_returns_an_empty_batch():
     for out in (gan.generate(0), gan.generate(seeds=[])):
         assert out.shape == (0, 8, 8, 1)
         assert out.dtype == np.float32
-    with pytest.raises(ValueError, match="`num_images` must be an integer >= 0. Received: num_images=-1"):
+    with pytest.raises(
+        ValueError, match="`num_images` must be an integer >= 0. Received: num_images=-1"
+    ):
         gan.generate(-1)
 
 
@@ -216,15 +243,23 @@ def linear_gan(augment, **compile_kwargs):
     d = keras.Model(x, critic(x))
     critic.set_weights([np.array([[3.0], [4.0]], "float32"), np.zeros(1, "float32")])
     gan = gankeras.GAN(g, d, data_range=None, augment=augment)
-    gan.compile(d_optimizer=keras.optimizers.SGD(0.0), g_optimizer=keras.optimizers.SGD(0.0),
-                loss="wasserstein", **compile_kwargs)
+    gan.compile(
+        d_optimizer=keras.optimizers.SGD(0.0),
+        g_optimizer=keras.optimizers.SGD(0.0),
+        loss="wasserstein",
+        **compile_kwargs,
+    )
     return gan
 
 
 def test_augment_applies_to_every_discriminator_input_and_inside_the_penalties():
     real = np.tile(np.array([[1.0, 2.0]], "float32"), (8, 1))  # D(real) = 11
-    logs = {k: v[-1] for k, v in linear_gan(None, gradient_penalty=1.0, r1_penalty=1.0)
-            .fit(real, batch_size=8, verbose=0).history.items()}
+    logs = {
+        k: v[-1]
+        for k, v in linear_gan(None, gradient_penalty=1.0, r1_penalty=1.0)
+        .fit(real, batch_size=8, verbose=0)
+        .history.items()
+    }
     assert logs["d_real"] == pytest.approx(11.0) and logs["d_fake"] == pytest.approx(7.0)
     assert logs["gradient_penalty"] == pytest.approx((5.0 - 1.0) ** 2, rel=1e-5)
     assert logs["r1_penalty"] == pytest.approx(25.0, rel=1e-5)
@@ -261,6 +296,11 @@ def test_the_active_backend_keeps_the_contract():
     for name in gan_backend.REQUIRED:
         assert callable(getattr(gan_backend, name)), name
     assert issubclass(gankeras.GAN, gan_backend.GANTrainerBase)
-    for method in ("training_phases", "unpack_batch", "observe_real_batch", "evaluation_logs",
-                   "_update_trackers"):
+    for method in (
+        "training_phases",
+        "unpack_batch",
+        "observe_real_batch",
+        "evaluation_logs",
+        "_update_trackers",
+    ):
         assert callable(getattr(gankeras.GAN, method)), method

@@ -37,13 +37,17 @@ def test_interpolate_mixes_per_example():
     real = np.ones((2, 3), "float32")
     fake = np.zeros((2, 3), "float32")
     alpha = np.array([[0.25], [1.0]], "float32")
-    np.testing.assert_allclose(np_(objectives.interpolate(real, fake, alpha)), [[0.25] * 3, [1.0] * 3])
+    np.testing.assert_allclose(
+        np_(objectives.interpolate(real, fake, alpha)), [[0.25] * 3, [1.0] * 3]
+    )
 
 
 def test_instance_noise_adds_std_times_noise():
     images = np.ones((2, 2), "float32")
     noise = np.array([[1.0, -2.0], [0.5, 0.0]], "float32")
-    np.testing.assert_allclose(np_(objectives.add_instance_noise(images, 0.1, noise)), 1.0 + 0.1 * noise, rtol=1e-6)
+    np.testing.assert_allclose(
+        np_(objectives.add_instance_noise(images, 0.1, noise)), 1.0 + 0.1 * noise, rtol=1e-6
+    )
 
 
 def test_label_targets_smoothing_only_changes_real_targets():
@@ -63,8 +67,12 @@ def test_label_targets_draw_soft_ranges_then_flips_in_order():
         return np.full(shape, (minval + maxval) / 2, "float32")
 
     real_t, fake_t = objectives.label_targets(
-        (2, 1), "float32", real_label_range=(0.8, 1.0), fake_label_range=(0.0, 0.2),
-        label_flip=0.5, uniform=uniform,
+        (2, 1),
+        "float32",
+        real_label_range=(0.8, 1.0),
+        fake_label_range=(0.0, 0.2),
+        label_flip=0.5,
+        uniform=uniform,
     )
     assert draws == [(0.8, 1.0), (0.0, 0.2), (0.0, 1.0)]
     np.testing.assert_allclose(np_(real_t), [[0.1], [0.9]], rtol=1e-6)
@@ -85,9 +93,13 @@ def test_kl_to_standard_normal_and_reparameterize():
     log_var = np.array([[0.0, np.log(4.0)]], "float32")
     # KL = 1/2 sum(var + mean^2 - 1 - log var) = 1/2 ((1 + 1 - 1 - 0) + (4 - 1 - log 4)).
     expected = 0.5 * (1.0 + 3.0 - np.log(4.0))
-    assert float(np_(objectives.kl_to_standard_normal(mean, log_var))) == pytest.approx(expected, rel=1e-5)
+    assert float(np_(objectives.kl_to_standard_normal(mean, log_var))) == pytest.approx(
+        expected, rel=1e-5
+    )
     eps = np.array([[0.5, 0.5]], "float32")
-    np.testing.assert_allclose(np_(objectives.reparameterize(mean, log_var, eps)), [[1.5, 1.0]], rtol=1e-6)
+    np.testing.assert_allclose(
+        np_(objectives.reparameterize(mean, log_var, eps)), [[1.5, 1.0]], rtol=1e-6
+    )
 
 
 def test_reconstruction_error_is_the_mean_squared_pixel_error():
@@ -99,8 +111,12 @@ def test_reconstruction_error_is_the_mean_squared_pixel_error():
 
 def test_discriminator_score_is_a_probability_only_for_probabilistic_losses():
     logits = np.array([[0.0], [np.log(3.0)]], "float32")
-    assert float(np_(objectives.discriminator_score(logits, True))) == pytest.approx((0.5 + 0.75) / 2)
-    assert float(np_(objectives.discriminator_score(logits, False))) == pytest.approx(np.log(3.0) / 2)
+    assert float(np_(objectives.discriminator_score(logits, True))) == pytest.approx(
+        (0.5 + 0.75) / 2
+    )
+    assert float(np_(objectives.discriminator_score(logits, False))) == pytest.approx(
+        np.log(3.0) / 2
+    )
 
 
 def test_discriminator_objective_weights_each_term():
@@ -115,7 +131,12 @@ def test_discriminator_objective_weights_each_term():
 
 def test_generator_objective_weights_each_term():
     loss, logs = objectives.generator_objective(
-        1.0, auxiliary=2.0, auxiliary_weight=0.5, kl=3.0, kl_weight=2.0, reconstruction=4.0,
+        1.0,
+        auxiliary=2.0,
+        auxiliary_weight=0.5,
+        kl=3.0,
+        kl_weight=2.0,
+        reconstruction=4.0,
         reconstruction_weight=0.25,
     )
     assert float(loss) == pytest.approx(1.0 + 1.0 + 6.0 + 1.0)

@@ -1,5 +1,6 @@
 """gankeras.TrainingConfig: defaults, validation, serialization, log names."""
 
+import dataclasses
 import json
 import math
 
@@ -24,8 +25,12 @@ def test_defaults_are_the_documented_compile_defaults():
 
 def test_get_config_is_json_and_round_trips():
     config = TrainingConfig(
-        loss="least_squares", d_steps=3, real_label_range=(0.7, 1.2), label_flip=0.05,
-        gradient_penalty=10, weight_clip=0.01,
+        loss="least_squares",
+        d_steps=3,
+        real_label_range=(0.7, 1.2),
+        label_flip=0.05,
+        gradient_penalty=10,
+        weight_clip=0.01,
     )
     data = json.loads(json.dumps(config.get_config()))
     again = TrainingConfig.from_config(data)
@@ -43,16 +48,28 @@ def test_get_config_is_json_and_round_trips():
         ({"d_steps": True}, r"`d_steps` must be a positive integer. Received: d_steps=True"),
         ({"d_steps": 0}, r"`d_steps` must be a positive integer. Received: d_steps=0"),
         ({"d_steps": 1.5}, r"`d_steps` must be a positive integer"),
-        ({"label_smoothing": 1.0}, r"`label_smoothing` must be in \[0, 1\). Received: label_smoothing=1.0"),
+        (
+            {"label_smoothing": 1.0},
+            r"`label_smoothing` must be in \[0, 1\). Received: label_smoothing=1.0",
+        ),
         ({"label_flip": -0.1}, r"`label_flip` must be in \[0, 1\)"),
         ({"real_label_range": (1.0, 0.5)}, r"`real_label_range` must be a \(low, high\) pair"),
         ({"fake_label_range": (0.0,)}, r"`fake_label_range` must be a \(low, high\) pair"),
-        ({"gradient_penalty": -1.0}, r"`gradient_penalty` must be >= 0. Received: gradient_penalty=-1.0"),
+        (
+            {"gradient_penalty": -1.0},
+            r"`gradient_penalty` must be >= 0. Received: gradient_penalty=-1.0",
+        ),
         ({"r1_penalty": math.nan}, r"`r1_penalty` must be finite"),
-        ({"instance_noise": "0.1"}, r"`instance_noise` must be a number. Received: instance_noise='0.1'"),
+        (
+            {"instance_noise": "0.1"},
+            r"`instance_noise` must be a number. Received: instance_noise='0.1'",
+        ),
         ({"kl_weight": True}, r"`kl_weight` must be a number. Received: kl_weight=True"),
         ({"weight_clip": 0.0}, r"`weight_clip` must be > 0 \(or None\)"),
-        ({"loss": "wasserstein", "label_smoothing": 0.1}, r"'wasserstein' loss has no real/fake targets"),
+        (
+            {"loss": "wasserstein", "label_smoothing": 0.1},
+            r"'wasserstein' loss has no real/fake targets",
+        ),
         ({"loss": "nonsaturating"}, r"Unknown adversarial loss 'nonsaturating'"),
     ],
 )
@@ -67,7 +84,7 @@ def test_unknown_option_names_the_known_ones():
 
 
 def test_config_is_frozen():
-    with pytest.raises(Exception):
+    with pytest.raises(dataclasses.FrozenInstanceError):
         TrainingConfig().d_steps = 2
 
 
@@ -75,6 +92,14 @@ def test_log_names_follow_from_the_config():
     assert TrainingConfig().log_names() == ["d_loss", "g_loss", "d_real", "d_fake"]
     config = TrainingConfig(loss="wasserstein", gradient_penalty=10.0, r1_penalty=1.0)
     assert config.log_names(auxiliary_classifier=True, vae=True) == [
-        "d_loss", "g_loss", "d_real", "d_fake", "gradient_penalty", "r1_penalty",
-        "d_aux_loss", "g_aux_loss", "kl_loss", "reconstruction_loss",
+        "d_loss",
+        "g_loss",
+        "d_real",
+        "d_fake",
+        "gradient_penalty",
+        "r1_penalty",
+        "d_aux_loss",
+        "g_aux_loss",
+        "kl_loss",
+        "reconstruction_loss",
     ]

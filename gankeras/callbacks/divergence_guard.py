@@ -80,9 +80,7 @@ class DivergenceGuard(keras.callbacks.Callback):
                 "`collapse_tolerance` must be in (0, 0.5). Received: "
                 f"collapse_tolerance={collapse_tolerance}"
             )
-        self.collapse_patience = (
-            None if collapse_patience is None else int(collapse_patience)
-        )
+        self.collapse_patience = None if collapse_patience is None else int(collapse_patience)
         self.collapse_tolerance = float(collapse_tolerance)
         self.checkpoint_directory = (
             None if checkpoint_directory is None else os.fspath(checkpoint_directory)
@@ -98,9 +96,7 @@ class DivergenceGuard(keras.callbacks.Callback):
             getattr(loss, "probabilistic", False)
         )
         iterations = getattr(getattr(gan, "optimizer", None), "iterations", None)
-        self._step = (
-            0 if iterations is None else int(keras.ops.convert_to_numpy(iterations))
-        )
+        self._step = 0 if iterations is None else int(keras.ops.convert_to_numpy(iterations))
         self._collapsed_steps = 0
         self._collapse_start = None
 
@@ -125,8 +121,7 @@ class DivergenceGuard(keras.callbacks.Callback):
                     f"Training diverged: {name} became {value} at epoch "
                     f"{self._epoch + 1}, batch {batch + 1}. The weights are no "
                     "longer usable. Lower the learning rates, check the data "
-                    "for NaNs, or add a gradient penalty."
-                    + self._resume_hint(self._step - steps)
+                    "for NaNs, or add a gradient penalty." + self._resume_hint(self._step - steps)
                 )
         if getattr(self, "_check_collapse", False) and "d_real" in logs:
             self._update_collapse(batch, steps, float(logs["d_real"]), float(logs["d_fake"]))
@@ -157,8 +152,7 @@ class DivergenceGuard(keras.callbacks.Callback):
                 f"epoch {self._epoch + 1}, batch {batch + 1}). The generator "
                 "gets no useful gradient. Weaken D (lower its learning rate, "
                 "label smoothing, instance noise, a gradient or R1 penalty) or "
-                "use the non-saturating loss."
-                + self._resume_hint(self._collapse_start)
+                "use the non-saturating loss." + self._resume_hint(self._collapse_start)
             )
 
     def _resume_hint(self, good_until_step):
@@ -192,7 +186,10 @@ class DivergenceGuard(keras.callbacks.Callback):
                 else ""
             )
         if good is None:
-            return f" No checkpoint in {self.checkpoint_directory} predates the failure." + suspects_note
+            return (
+                f" No checkpoint in {self.checkpoint_directory} predates the failure."
+                + suspects_note
+            )
         return f" The last good checkpoint is {good[0]} (step {good[1]})." + suspects_note
 
     @classmethod

@@ -220,9 +220,7 @@ def kl_to_standard_normal(mean, log_var):
     """
     mean = ops.convert_to_tensor(mean)
     log_var = ops.convert_to_tensor(log_var)
-    return -0.5 * ops.mean(
-        ops.sum(1.0 + log_var - ops.square(mean) - ops.exp(log_var), axis=-1)
-    )
+    return -0.5 * ops.mean(ops.sum(1.0 + log_var - ops.square(mean) - ops.exp(log_var), axis=-1))
 
 
 def reconstruction_error(reconstruction, target):

@@ -31,8 +31,12 @@ class RangeTracker(keras.metrics.Metric):
     def __init__(self, name="real_range", **kwargs):
         super().__init__(name=name, **kwargs)
         # "mean": every replica stores the same all-gathered value.
-        self.low = self.add_variable((), keras.initializers.Constant(np.inf), "float32", "mean", "low")
-        self.high = self.add_variable((), keras.initializers.Constant(-np.inf), "float32", "mean", "high")
+        self.low = self.add_variable(
+            (), keras.initializers.Constant(np.inf), "float32", "mean", "low"
+        )
+        self.high = self.add_variable(
+            (), keras.initializers.Constant(-np.inf), "float32", "mean", "high"
+        )
 
     def update_state(self, values):
         values = ops.cast(values, "float32")

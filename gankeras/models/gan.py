@@ -131,7 +131,9 @@ class GAN(gan_backend.GANTrainer, keras.Model):
     # without it a reloaded GAN would replay the same latents as step 0 and
     # resumed training would not continue identically.
     def _own_state(self):
-        return self._trainable_variables + self._non_trainable_variables + [self.seed_generator.state]
+        return (
+            self._trainable_variables + self._non_trainable_variables + [self.seed_generator.state]
+        )
 
     def save_own_variables(self, store):
         for i, variable in enumerate(self._own_state()):
@@ -160,7 +162,11 @@ class GAN(gan_backend.GANTrainer, keras.Model):
     @property
     def conditional(self):
         """Whether the dataset must provide labels."""
-        return self.conditional_generator or self.conditional_discriminator or self.auxiliary_classifier
+        return (
+            self.conditional_generator
+            or self.conditional_discriminator
+            or self.auxiliary_classifier
+        )
 
     @property
     def metrics(self):
@@ -355,7 +361,9 @@ class GAN(gan_backend.GANTrainer, keras.Model):
         """G(z): latents `[batch, latent_dim]` (or `[z, labels]`) -> images."""
         return self.generator(inputs, training=training)
 
-    def generate(self, num_images=None, seed=0, seeds=None, labels=None, batch_size=256, use_ema=True):
+    def generate(
+        self, num_images=None, seed=0, seeds=None, labels=None, batch_size=256, use_ema=True
+    ):
         """Generates images as a numpy array `[n, *image_shape]` in [-1, 1].
 
         Image `i` uses the latent of integer seed `seed + i` (or `seeds[i]`),
@@ -379,8 +387,7 @@ class GAN(gan_backend.GANTrainer, keras.Model):
                 raise ValueError("Pass `num_images` or `seeds`.")
             if isinstance(num_images, bool) or int(num_images) != num_images or num_images < 0:
                 raise ValueError(
-                    "`num_images` must be an integer >= 0. "
-                    f"Received: num_images={num_images!r}"
+                    f"`num_images` must be an integer >= 0. Received: num_images={num_images!r}"
                 )
             seeds = np.arange(seed, seed + int(num_images), dtype=np.int64)
         seeds = np.asarray(seeds, dtype=np.int64).reshape(-1)
@@ -395,7 +402,9 @@ class GAN(gan_backend.GANTrainer, keras.Model):
         with self.ema_weights(enabled=use_ema):
             for start in range(0, len(seeds), batch_size):
                 zb = z[start : start + batch_size]
-                inputs = [zb, labels[start : start + batch_size]] if self.conditional_generator else zb
+                inputs = (
+                    [zb, labels[start : start + batch_size]] if self.conditional_generator else zb
+                )
                 images = self.generator(inputs, training=False)
                 # float32 under a mixed policy too (the image convention).
                 outputs.append(ops.convert_to_numpy(ops.cast(images, self._loss_dtype)))

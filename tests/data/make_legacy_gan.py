@@ -32,7 +32,8 @@ def save():
     keras.utils.set_random_seed(0)
     generator, discriminator = image_pair()
     gan = gankeras.GAN(
-        generator, discriminator,
+        generator,
+        discriminator,
         replay_buffer=gankeras.ReplayBuffer(capacity=32, fraction=0.5),
     )
     gan.compile(
