@@ -93,11 +93,35 @@ def _number(name, value):
     return value
 
 
+def check_component(name, value, cls, expected):
+    """None, `value` (an instance of `cls`) or the object its serialized
+    config dict describes; a TypeError naming `expected` otherwise."""
+    if isinstance(value, dict):
+        import keras
+
+        value = keras.saving.deserialize_keras_object(value)
+    if value is not None and not isinstance(value, cls):
+        raise TypeError(f"`{name}` must be {expected}. Received: {name}={value!r}")
+    return value
+
+
 def check_seed(seed):
     """Returns `seed` as an int (booleans refused), for a SeedGenerator."""
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
         raise ValueError(f"`seed` must be an integer. Received: seed={seed!r}")
     return int(seed)
+
+
+def check_count(name, value):
+    """Returns `value` as an int >= 0 (booleans refused)."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, np.integer))
+        and not (isinstance(value, float) and value.is_integer())
+        or value < 0
+    ):
+        raise ValueError(f"`{name}` must be an integer >= 0. Received: {name}={value!r}")
+    return int(value)
 
 
 def check_positive_int(name, value):

@@ -80,3 +80,21 @@ class DataRangeCheck(keras.callbacks.Callback):
             f"change scale later).{hint} Fix the input pipeline; for non-image "
             "data pass GAN(..., data_range=None)."
         )
+
+
+def fit_callbacks(gan, callbacks, divergence_guard):
+    """The callbacks `GAN.fit` runs: the user's, a `DivergenceGuard` (when
+    `divergence_guard` and none is given; it names the first
+    `GANCheckpoint`'s directory in its error and renames nothing) and a
+    `DataRangeCheck` (when `gan.data_range` is set)."""
+    from gankeras.callbacks.checkpoint import GANCheckpoint
+    from gankeras.callbacks.divergence_guard import DivergenceGuard
+
+    callbacks = list(callbacks or [])
+    if divergence_guard and not any(isinstance(c, DivergenceGuard) for c in callbacks):
+        checkpoints = [c for c in callbacks if isinstance(c, GANCheckpoint)]
+        directory = checkpoints[0].directory if checkpoints else None
+        callbacks.append(DivergenceGuard(checkpoint_directory=directory, set_aside_suspects=False))
+    if gan.data_range is not None:
+        callbacks.append(DataRangeCheck())
+    return callbacks

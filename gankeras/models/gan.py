@@ -1,4 +1,17 @@
-import contextlib
+"""`GAN`: a generator and a discriminator trained with `model.fit(dataset)`.
+
+This file holds the model: construction, `compile` (which builds a
+`gankeras.TrainingConfig`), saving, `generate` and the checks `fit` runs.
+The training step is written once, as phases, in `gankeras.models.phases`;
+its terms are the pure functions of `gankeras.losses.adversarial` and
+`gankeras.losses.objectives`. Only "take the gradient of a phase's loss and
+apply it" differs per backend: `gankeras/backend/*_trainer.py`, chosen once
+in `gankeras/backend/__init__.py` (which also states what a trainer may call
+on the model).
+
+Mixed precision: `mixed_bfloat16` networks train with float32 losses (see
+`gankeras.models.phases`); `mixed_float16` is refused (no loss scaling).
+"""
 
 import keras
 import numpy as np
@@ -6,11 +19,14 @@ from keras import ops
 
 from gankeras import backend as gan_backend
 from gankeras import validation
-from gankeras.models import phases
+from gankeras.models import ema, fit_checks, phases
 from gankeras.models.config import TrainingConfig
-from gankeras.models.optimizers import GANOptimizer
+from gankeras.models.optimizers import GANOptimizer, get_optimizer
 from gankeras.models.replay import ReplayBuffer
 from gankeras.sampling import latents_from_seeds
+
+# The Keras objects a GAN's config holds serialized.
+_COMPONENTS = ("generator", "discriminator", "encoder", "replay_buffer", "augment")
 
 
 @keras.saving.register_keras_serializable(package="gankeras")
@@ -97,27 +113,19 @@ class GAN(gan_backend.GANTrainer, keras.Model):
             encoder=encoder,
         )
         self.num_classes = None if num_classes is None else int(num_classes)
-        if isinstance(replay_buffer, dict):
-            replay_buffer = keras.saving.deserialize_keras_object(replay_buffer)
-        if replay_buffer is not None:
-            if not isinstance(replay_buffer, ReplayBuffer):
-                raise TypeError(
-                    "`replay_buffer` must be a gankeras.models.ReplayBuffer. "
-                    f"Received: replay_buffer={replay_buffer!r}"
-                )
-            replay_buffer.build(self.image_shape)
-        self.replay_buffer = replay_buffer
-        if isinstance(augment, dict):
-            augment = keras.saving.deserialize_keras_object(augment)
-        if augment is not None and not isinstance(augment, keras.layers.Layer):
-            raise TypeError(
-                "`augment` must be a keras.layers.Layer called as "
-                "augment(images, training=...) (so it saves with the model). "
-                f"Received: augment={augment!r}"
-            )
-        if augment is not None and not augment.built:
-            augment.build((None, *self.image_shape))
-        self.augment = augment
+        self.replay_buffer = validation.check_component(
+            "replay_buffer", replay_buffer, ReplayBuffer, "a gankeras.models.ReplayBuffer"
+        )
+        self.augment = validation.check_component(
+            "augment",
+            augment,
+            keras.layers.Layer,
+            "a keras.layers.Layer called as augment(images, training=...)",
+        )
+        if self.replay_buffer is not None:
+            self.replay_buffer.build(self.image_shape)
+        if self.augment is not None and not self.augment.built:
+            self.augment.build((None, *self.image_shape))
         self.data_range = None if data_range is None else tuple(data_range)
         self.seed = validation.check_seed(seed)
         self.seed_generator = keras.random.SeedGenerator(self.seed, name="gan_seed")
@@ -151,9 +159,7 @@ class GAN(gan_backend.GANTrainer, keras.Model):
         for i, variable in enumerate(variables):
             variable.assign(store[f"{i}"])
 
-    # ------------------------------------------------------------------
-    # Properties
-    # ------------------------------------------------------------------
+    # --- Properties ---
     @property
     def image_shape(self):
         """Shape of one generated sample, e.g. `(28, 28, 1)`."""
@@ -186,9 +192,7 @@ class GAN(gan_backend.GANTrainer, keras.Model):
         dtype, float32 under a mixed policy (and float32 by default)."""
         return self.dtype_policy.variable_dtype
 
-    # ------------------------------------------------------------------
-    # Compile and its config
-    # ------------------------------------------------------------------
+    # --- Compile and its config ---
     def compile(
         self,
         d_optimizer="adam",
@@ -203,14 +207,12 @@ class GAN(gan_backend.GANTrainer, keras.Model):
         """Configures training.
 
         Args:
-            d_optimizer: discriminator optimizer (instance or name). "adam"
-                means Adam(2e-4, beta_1=0.5), Radford et al. 2015's setting.
-            g_optimizer: generator optimizer, likewise. Must be a different
-                instance from `d_optimizer`. The seeds' "SGD for D, Adam for
-                G" and TTUR (Heusel et al. 2017, two learning rates) are just
-                these two arguments. `use_ema=True` on it keeps an exponential
-                moving average of the generator, used by `generate` and the
-                export (Karras et al. 2018).
+            d_optimizer: discriminator optimizer (instance or name); "adam"
+                is Adam(2e-4, beta_1=0.5) (Radford et al. 2015).
+            g_optimizer: generator optimizer, likewise; another instance than
+                `d_optimizer` (TTUR, Heusel et al. 2017, is two learning
+                rates). `use_ema=True` on it keeps a moving average of the
+                generator for `generate` and export (Karras et al. 2018).
             loss: a name from `gankeras.losses.LOSSES`, an `AdversarialLoss`,
                 or a `(discriminator_loss, generator_loss)` pair.
             steps_per_execution, jit_compile, run_eagerly: as in
@@ -230,8 +232,8 @@ class GAN(gan_backend.GANTrainer, keras.Model):
         validation.check_precision(
             [m for m in (self, self.generator, self.discriminator, self.encoder) if m is not None]
         )
-        d_optimizer = _get_optimizer(d_optimizer, "d_optimizer")
-        g_optimizer = _get_optimizer(g_optimizer, "g_optimizer")
+        d_optimizer = get_optimizer(d_optimizer, "d_optimizer")
+        g_optimizer = get_optimizer(g_optimizer, "g_optimizer")
         if d_optimizer is g_optimizer:
             raise ValueError(
                 "`d_optimizer` and `g_optimizer` must be two optimizer "
@@ -256,16 +258,12 @@ class GAN(gan_backend.GANTrainer, keras.Model):
         self.optimizer.build(self.trainable_variables)
         names = config.log_names(self.auxiliary_classifier, vae=self.encoder is not None)
         self._trackers = {name: keras.metrics.Mean(name=name) for name in names}
-        self._range_tracker = None
-        if self.data_range is not None:
-            from gankeras.models.fit_checks import RangeTracker
-
-            self._range_tracker = RangeTracker(name="real_range")
-        self._keras_compile_args = dict(
-            steps_per_execution=steps_per_execution,
-            jit_compile=jit_compile,
-            run_eagerly=run_eagerly,
-        )
+        self._range_tracker = None if self.data_range is None else fit_checks.RangeTracker()
+        self._keras_compile_args = {
+            "steps_per_execution": steps_per_execution,
+            "jit_compile": jit_compile,
+            "run_eagerly": run_eagerly,
+        }
 
     def get_compile_config(self):
         if not getattr(self, "compiled", False):
@@ -285,54 +283,35 @@ class GAN(gan_backend.GANTrainer, keras.Model):
 
     def get_config(self):
         config = super().get_config()
-        serialize = keras.saving.serialize_keras_object
         config.update(
-            generator=serialize(self.generator),
-            discriminator=serialize(self.discriminator),
-            encoder=None if self.encoder is None else serialize(self.encoder),
             latent_dim=self.latent_dim,
             num_classes=self.num_classes,
-            replay_buffer=None if self.replay_buffer is None else serialize(self.replay_buffer),
             data_range=None if self.data_range is None else list(self.data_range),
             seed=self.seed,
-            augment=None if self.augment is None else serialize(self.augment),
         )
+        for key in _COMPONENTS:
+            value = getattr(self, key)
+            config[key] = None if value is None else keras.saving.serialize_keras_object(value)
         return config
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
         config = dict(config)
-        for key in ("generator", "discriminator", "encoder", "replay_buffer", "augment"):
+        for key in _COMPONENTS:
             if config.get(key) is not None:
                 config[key] = keras.saving.deserialize_keras_object(
                     config[key], custom_objects=custom_objects
                 )
         return cls(**config)
 
-    # ------------------------------------------------------------------
-    # What the backend trainers call (see gankeras.backend.TrainableGAN)
-    # ------------------------------------------------------------------
+    # --- What the backend trainers call (see gankeras.backend.TrainableGAN) ---
     def training_phases(self):
         """The phases of one training step (`gankeras.models.phases`)."""
         return phases.training_phases(self)
 
     def unpack_batch(self, data):
         """A batch -> `(real float32 [batch, ...], labels int32 [batch] or None)`."""
-        x, y, _ = keras.utils.unpack_x_y_sample_weight(data)
-        if self.conditional:
-            if y is None:
-                raise ValueError(
-                    "This GAN is conditional (num_classes="
-                    f"{self.num_classes}): the dataset must yield "
-                    "(images, labels). Received images only."
-                )
-            y = ops.cast(ops.reshape(y, (-1,)), "int32")
-        else:
-            y = None
-        # Images stay in float32 under a mixed policy (the networks cast
-        # their inputs to their compute dtype): instance noise, interpolates
-        # and input gradients for the penalties are then float32.
-        return ops.cast(x, self._loss_dtype), y
+        return phases.unpack_batch(self, data)
 
     def observe_real_batch(self, real):
         """Tracks the batch's min and max for the end-of-epoch range check."""
@@ -354,9 +333,7 @@ class GAN(gan_backend.GANTrainer, keras.Model):
         """D's output -> float32 logits (`gankeras.sampling` reads it)."""
         return phases.split(self, output)[0]
 
-    # ------------------------------------------------------------------
-    # Inference
-    # ------------------------------------------------------------------
+    # --- Inference ---
     def call(self, inputs, training=False):
         """G(z): latents `[batch, latent_dim]` (or `[z, labels]`) -> images."""
         return self.generator(inputs, training=training)
@@ -413,33 +390,13 @@ class GAN(gan_backend.GANTrainer, keras.Model):
     @property
     def has_ema(self):
         """Whether the generator optimizer keeps moving-average weights."""
-        opt = getattr(self, "g_optimizer", None)
-        return bool(
-            opt is not None
-            and getattr(opt, "use_ema", False)
-            and getattr(opt, "_model_variables_moving_average", None)
-        )
+        return ema.has_ema(getattr(self, "g_optimizer", None))
 
-    @contextlib.contextmanager
     def ema_weights(self, enabled=True):
-        """Within the context the generator holds its EMA weights, if any."""
-        if not (enabled and self.has_ema):
-            yield
-            return
-        opt = self.g_optimizer
-        variables = opt._trainable_variables
-        saved = [ops.copy(v.value) for v in variables]
-        for v, average in zip(variables, opt._model_variables_moving_average):
-            v.assign(average)
-        try:
-            yield
-        finally:
-            for v, value in zip(variables, saved):
-                v.assign(value)
+        """A context within which the generator holds its EMA weights, if any."""
+        return ema.ema_weights(self.g_optimizer if enabled and self.has_ema else None)
 
-    # ------------------------------------------------------------------
-    # fit: checks the data, guards against divergence
-    # ------------------------------------------------------------------
+    # --- fit: checks the data, guards against divergence ---
     def fit(self, x=None, y=None, *, divergence_guard=True, **kwargs):
         """`keras.Model.fit` with the GAN's data checks and divergence guard.
 
@@ -461,10 +418,6 @@ class GAN(gan_backend.GANTrainer, keras.Model):
                 (pass your own `DivergenceGuard(checkpoint_directory=...)`
                 to set later checkpoints aside). False adds no guard.
         """
-        from gankeras.callbacks.checkpoint import GANCheckpoint
-        from gankeras.callbacks.divergence_guard import DivergenceGuard
-        from gankeras.models.fit_checks import DataRangeCheck
-
         if not getattr(self, "compiled", False):
             raise RuntimeError("Call `gan.compile(...)` before `gan.fit(...)`.")
         validation.check_first_batch(self, x, y, kwargs.get("batch_size"))
@@ -472,28 +425,5 @@ class GAN(gan_backend.GANTrainer, keras.Model):
             # A tf.data pipeline shuffles itself (gankeras.data does); Keras
             # warns when asked to shuffle one.
             kwargs.setdefault("shuffle", False)
-        callbacks = list(kwargs.pop("callbacks", None) or [])
-        if divergence_guard and not any(isinstance(c, DivergenceGuard) for c in callbacks):
-            checkpoints = [c for c in callbacks if isinstance(c, GANCheckpoint)]
-            callbacks.append(
-                DivergenceGuard(
-                    checkpoint_directory=checkpoints[0].directory if checkpoints else None,
-                    set_aside_suspects=False,
-                )
-            )
-        if self._range_tracker is not None:
-            callbacks.append(DataRangeCheck())
+        callbacks = fit_checks.fit_callbacks(self, kwargs.pop("callbacks", None), divergence_guard)
         return super().fit(x, y, callbacks=callbacks, **kwargs)
-
-
-def _get_optimizer(identifier, role):
-    if isinstance(identifier, keras.optimizers.Optimizer):
-        return identifier
-    if identifier == "adam":
-        return keras.optimizers.Adam(2e-4, beta_1=0.5, name=f"{role}_adam")
-    if isinstance(identifier, (str, dict)):
-        return keras.optimizers.get(identifier)
-    raise ValueError(
-        f"`{role}` must be a keras.optimizers.Optimizer or its name. "
-        f"Received: {role}={identifier!r}"
-    )

@@ -91,6 +91,25 @@ def evaluation_logs(gan, real, labels):
     return logs
 
 
+def unpack_batch(gan, data):
+    """A batch -> `(real float32 [batch, ...], labels int32 [batch] or None)`."""
+    x, y, _ = keras.utils.unpack_x_y_sample_weight(data)
+    if gan.conditional:
+        if y is None:
+            raise ValueError(
+                "This GAN is conditional (num_classes="
+                f"{gan.num_classes}): the dataset must yield "
+                "(images, labels). Received images only."
+            )
+        y = ops.cast(ops.reshape(y, (-1,)), "int32")
+    else:
+        y = None
+    # Images stay in float32 under a mixed policy (the networks cast
+    # their inputs to their compute dtype): instance noise, interpolates
+    # and input gradients for the penalties are then float32.
+    return ops.cast(x, gan._loss_dtype), y
+
+
 # ----------------------------------------------------------------------
 # The two objectives
 # ----------------------------------------------------------------------
