@@ -88,10 +88,13 @@ class TrainingConfig:
             if check is not None:
                 object.__setattr__(self, field.name, check(field.name, getattr(self, field.name)))
         if self.uses_label_tricks and not self.loss.uses_targets:
+            with_targets = sorted(
+                n for n, loss in losses_registry.LOSSES.items() if loss.uses_targets
+            )
             raise ValueError(
                 f"The {self.loss.name!r} loss has no real/fake targets, so "
                 "label smoothing, soft labels and label flips do not apply to it. "
-                "Use them with 'non_saturating', 'minimax' or 'least_squares'."
+                f"Use them with one of {with_targets}."
             )
 
     @classmethod
