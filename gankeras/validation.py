@@ -5,10 +5,12 @@ a mismatch never surfaces as a shape error deep inside a compiled step, and
 never as a silently wrong model.
 """
 
+import math
+
 import numpy as np
 
 # Real images far outside [-1, 1] are almost always un-rescaled uint8 data.
-_RANGE_SLACK = 0.05
+RANGE_SLACK = 0.05
 
 
 def check_networks(generator, discriminator, latent_dim=None, num_classes=None, encoder=None):
@@ -72,70 +74,129 @@ def check_networks(generator, discriminator, latent_dim=None, num_classes=None, 
         enc_dim = encoder.outputs[0].shape[-1]
         if enc_dim != latent_dim:
             raise ValueError(
-                f"The encoder returns latents of size {enc_dim} but latent_dim "
-                f"is {latent_dim}."
+                f"The encoder returns latents of size {enc_dim} but latent_dim is {latent_dim}."
             )
     return int(latent_dim)
 
 
-def check_training_config(config, adversarial_loss):
-    """Validates `GAN.compile`'s training options; returns them normalised."""
-    config = dict(config)
-    d_steps = config["d_steps"]
-    if int(d_steps) != d_steps or d_steps < 1:
+def _number(name, value):
+    """`value` as a finite float, or a ValueError naming `name`. Booleans are
+    refused: `True` is an int in Python but never a meant number here."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
         raise ValueError(
-            f"`d_steps` must be a positive integer. Received: d_steps={d_steps}"
+            f"`{name}` must be a number. Received: {name}={value!r} "
+            f"(of type {type(value).__name__})"
         )
-    config["d_steps"] = int(d_steps)
-    for key in ("label_smoothing", "label_flip"):
-        if not 0.0 <= float(config[key]) < 1.0:
-            raise ValueError(
-                f"`{key}` must be in [0, 1). Received: {key}={config[key]}"
-            )
-        config[key] = float(config[key])
-    for key in ("real_label_range", "fake_label_range"):
-        value = config[key]
-        if value is None:
-            continue
-        if len(value) != 2 or float(value[0]) > float(value[1]):
-            raise ValueError(
-                f"`{key}` must be a (low, high) pair with low <= high. "
-                f"Received: {key}={value!r}"
-            )
-        config[key] = [float(value[0]), float(value[1])]
-    uses_labels = (
-        config["label_smoothing"]
-        or config["label_flip"]
-        or config["real_label_range"] is not None
-        or config["fake_label_range"] is not None
-    )
-    if uses_labels and not adversarial_loss.uses_targets:
-        raise ValueError(
-            f"The {adversarial_loss.name!r} loss has no real/fake targets, so "
-            "label smoothing, soft labels and label flips do not apply to it. "
-            "Use them with 'non_saturating', 'minimax' or 'least_squares'."
-        )
-    for key in (
-        "gradient_penalty",
-        "r1_penalty",
-        "instance_noise",
-        "auxiliary_weight",
-        "kl_weight",
-        "reconstruction_weight",
+    value = float(value)
+    if not math.isfinite(value):
+        raise ValueError(f"`{name}` must be finite. Received: {name}={value}")
+    return value
+
+
+def check_component(name, value, cls, expected):
+    """None, `value` (an instance of `cls`) or the object its serialized
+    config dict describes; a TypeError naming `expected` otherwise."""
+    if isinstance(value, dict):
+        import keras
+
+        value = keras.saving.deserialize_keras_object(value)
+    if value is not None and not isinstance(value, cls):
+        raise TypeError(f"`{name}` must be {expected}. Received: {name}={value!r}")
+    return value
+
+
+def check_seed(seed):
+    """Returns `seed` as an int (booleans refused), for a SeedGenerator."""
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise ValueError(f"`seed` must be an integer. Received: seed={seed!r}")
+    return int(seed)
+
+
+def check_count(name, value):
+    """Returns `value` as an int >= 0 (booleans refused)."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, np.integer))
+        and not (isinstance(value, float) and value.is_integer())
+        or value < 0
     ):
-        if float(config[key]) < 0:
+        raise ValueError(f"`{name}` must be an integer >= 0. Received: {name}={value!r}")
+    return int(value)
+
+
+def check_positive_int(name, value):
+    """Returns `value` as an int >= 1 (booleans refused)."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float, np.integer, np.floating))
+        or not math.isfinite(float(value))
+        or int(value) != value
+        or value < 1
+    ):
+        raise ValueError(f"`{name}` must be a positive integer. Received: {name}={value!r}")
+    return int(value)
+
+
+def check_fraction(name, value):
+    """Returns `value` as a float in [0, 1)."""
+    number = _number(name, value)
+    if not 0.0 <= number < 1.0:
+        raise ValueError(f"`{name}` must be in [0, 1). Received: {name}={value}")
+    return number
+
+
+def check_non_negative(name, value):
+    """Returns `value` as a finite float >= 0."""
+    number = _number(name, value)
+    if number < 0:
+        raise ValueError(f"`{name}` must be >= 0. Received: {name}={value}")
+    return number
+
+
+def check_optional_positive(name, value):
+    """Returns None or `value` as a finite float > 0."""
+    if value is None:
+        return None
+    number = _number(name, value)
+    if number <= 0:
+        raise ValueError(f"`{name}` must be > 0 (or None). Received: {name}={value}")
+    return number
+
+
+def check_optional_range(name, value):
+    """Returns None or `value` as a `(low, high)` tuple of floats, low <= high."""
+    if value is None:
+        return None
+    try:
+        low, high = (_number(name, v) for v in value)
+    except (TypeError, ValueError):
+        low, high = 1.0, 0.0  # reported below
+    if low > high:
+        raise ValueError(
+            f"`{name}` must be a (low, high) pair with low <= high. Received: {name}={value!r}"
+        )
+    return (low, high)
+
+
+def check_precision(models):
+    """Refuses a float16 compute dtype (e.g. the `mixed_float16` policy).
+
+    float16 overflows past 65504 and underflows small gradients unless the
+    loss is scaled (and unscaled before each update); the GAN's two phases
+    do no loss scaling, so float16 would train silently wrong. bfloat16 has
+    float32's exponent range and needs none.
+    """
+    for model in models:
+        policy = getattr(model, "dtype_policy", None)
+        if policy is not None and policy.compute_dtype == "float16":
             raise ValueError(
-                f"`{key}` must be >= 0. Received: {key}={config[key]}"
+                f"{model.name!r} computes in float16 (dtype policy "
+                f"{policy.name!r}). GAN training does no loss scaling, which "
+                "float16 needs to keep small gradients from vanishing. Use "
+                "keras.mixed_precision.set_global_policy('mixed_bfloat16') "
+                "(float32's range, no scaling) or 'float32', then rebuild the "
+                "networks and the GAN."
             )
-        config[key] = float(config[key])
-    if config["weight_clip"] is not None:
-        if float(config["weight_clip"]) <= 0:
-            raise ValueError(
-                "`weight_clip` must be > 0 (or None). "
-                f"Received: weight_clip={config['weight_clip']}"
-            )
-        config["weight_clip"] = float(config["weight_clip"])
-    return config
 
 
 def check_labels(labels, count, num_classes):
@@ -143,8 +204,7 @@ def check_labels(labels, count, num_classes):
     labels = np.asarray(labels)
     if labels.shape != (count,):
         raise ValueError(
-            f"Expected {count} labels of shape ({count},). "
-            f"Received shape {labels.shape}."
+            f"Expected {count} labels of shape ({count},). Received shape {labels.shape}."
         )
     if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
         raise ValueError(
@@ -181,9 +241,7 @@ def _first_batch(x, y, batch_size=None):
     if hasattr(x, "__getitem__") and hasattr(x, "__len__"):  # keras.utils.PyDataset
         element = x[0]
         if isinstance(element, (tuple, list)):
-            return np.asarray(element[0]), (
-                np.asarray(element[1]) if len(element) > 1 else None
-            )
+            return np.asarray(element[0]), (np.asarray(element[1]) if len(element) > 1 else None)
         return np.asarray(element), None
     return None
 
@@ -221,12 +279,11 @@ def check_first_batch(gan, x, y=None, batch_size=None):
         )
     if not np.all(np.isfinite(images)):
         raise ValueError(
-            "The first batch contains NaN or Inf values. Clean the data before "
-            "training."
+            "The first batch contains NaN or Inf values. Clean the data before training."
         )
     if gan.data_range is not None:
         low, high = gan.data_range
-        slack = _RANGE_SLACK * (high - low)
+        slack = RANGE_SLACK * (high - low)
         lo, hi = float(images.min()), float(images.max())
         if lo < low - slack or hi > high + slack:
             hint = (

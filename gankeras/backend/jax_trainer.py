@@ -11,10 +11,13 @@ replay pool), and applies its optimizer with `stateless_apply`.
 """
 
 import contextlib
+
 import jax
 import keras
 from keras import ops
 from keras.src.backend.common.stateless_scope import get_stateless_scope
+
+from gankeras.backend import GANTrainerBase
 
 
 class _StepState:
@@ -39,7 +42,7 @@ class _StepState:
         return list(zip(self.variables, values))
 
 
-class GANTrainer:
+class GANTrainer(GANTrainerBase):
     """Mixin for `GAN`: a stateless `train_step(state, data)` for jax.jit."""
 
     def train_step(self, state, data):
@@ -55,13 +58,18 @@ class GANTrainer:
             [*trainable, *non_trainable, *optimizer_values, *metric_values],
         )
         try:
-            # Forward and backward pass of every phase (D `d_steps` times, G).
-            logs = self._train_phases(data)
+            real, labels = self.unpack_batch(data)
+            # Forward pass, gradients and update of every phase (D `d_steps`
+            # times, then G); the logs of each phase's last run are kept.
+            logs = {}
+            for phase in self.training_phases():
+                logs.update(self._run_phase(phase, real, labels))
             step = self._step_state
             (iterations,) = step.get([self.optimizer.iterations])
             step.set([self.optimizer.iterations], [iterations + 1])
             # Update the running means that the progress bar shows.
             with keras.StatelessScope(state_mapping=step.mapping()) as scope:
+                self.observe_real_batch(real)
                 results = self._update_trackers(logs)
             _collect(scope, step, self.metrics_variables)
             new_state = tuple(step.get(group) for group in groups)
@@ -82,7 +90,7 @@ class GANTrainer:
             [*trainable, *non_trainable, *metric_values],
         )
         with keras.StatelessScope(state_mapping=step.mapping()) as scope:
-            results = self._update_trackers(self._evaluate_phases(data))
+            results = self._update_trackers(self.evaluation_logs(data))
         _collect(scope, step, self.non_trainable_variables + self.metrics_variables)
         return results, tuple(step.get(group) for group in groups)
 
@@ -109,6 +117,8 @@ class GANTrainer:
         new_values, new_optimizer_values = optimizer.stateless_apply(
             step.get(optimizer.variables), grads, step.get(phase.variables)
         )
+        if phase.projection is not None:
+            new_values = [phase.projection(value) for value in new_values]
         step.set(phase.variables, new_values)
         step.set(optimizer.variables, new_optimizer_values)
         return logs

@@ -11,32 +11,25 @@ the summed gradient is then the gradient of the global-batch mean.
 """
 
 import contextlib
+
 import tensorflow as tf
 
+from gankeras.backend.stateful_trainer import StatefulGANTrainer
 
-class GANTrainer:
-    """Mixin for `GAN`: runs each phase under a `tf.GradientTape`."""
 
-    def train_step(self, data):
-        # Forward and backward pass of every phase (D `d_steps` times, then G).
-        logs = self._train_phases(data)
-        self.optimizer.iterations.assign_add(1)
-        # Update the running means that the progress bar shows.
-        return self._update_trackers(logs)
+class GANTrainer(StatefulGANTrainer):
+    """Mixin for `GAN`: each phase's loss under a `tf.GradientTape`."""
 
-    def test_step(self, data):
-        # The phases' losses without updates (`gan.evaluate`).
-        return self._update_trackers(self._evaluate_phases(data))
-
-    def _run_phase(self, phase, real, labels):
+    def _loss_and_gradients(self, phase, real, labels):
         _, num_replicas = replica_shard()
         with tf.GradientTape() as tape:
             loss, logs = phase.loss_fn(real, labels)
             # Gradients are all-reduced by SUM: scale so they average.
             loss = loss / num_replicas
-        grads = tape.gradient(loss, phase.variables)
-        phase.optimizer.apply(grads, phase.variables)
-        return logs
+        return logs, tape.gradient(loss, phase.variables)
+
+    def _update_context(self):
+        return contextlib.nullcontext()
 
 
 def value_and_input_gradient(fn, x):

@@ -2,31 +2,21 @@
 
 import torch
 
+from gankeras.backend.stateful_trainer import StatefulGANTrainer
 
-class GANTrainer:
-    """Mixin for `GAN`: runs each phase with `torch.autograd.grad`."""
 
-    def train_step(self, data):
-        # Forward and backward pass of every phase (D `d_steps` times, then G).
-        logs = self._train_phases(data)
-        self.optimizer.iterations.assign_add(1)
-        # Update the running means that the progress bar shows.
-        return self._update_trackers(logs)
+class GANTrainer(StatefulGANTrainer):
+    """Mixin for `GAN`: each phase's gradients from `torch.autograd.grad`."""
 
-    def test_step(self, data):
-        # The phases' losses without updates (`gan.evaluate`).
-        return self._update_trackers(self._evaluate_phases(data))
-
-    def _run_phase(self, phase, real, labels):
+    def _loss_and_gradients(self, phase, real, labels):
         loss, logs = phase.loss_fn(real, labels)
         # Gradients of this phase's variables only: nothing accumulates in
         # `.grad`, so the other network needs no zeroing.
-        grads = torch.autograd.grad(
-            loss, [v.value for v in phase.variables], allow_unused=True
-        )
-        with torch.no_grad():
-            phase.optimizer.apply(list(grads), phase.variables)
-        return {name: value.detach() for name, value in logs.items()}
+        grads = torch.autograd.grad(loss, [v.value for v in phase.variables], allow_unused=True)
+        return {name: value.detach() for name, value in logs.items()}, list(grads)
+
+    def _update_context(self):
+        return torch.no_grad()
 
 
 def value_and_input_gradient(fn, x):

@@ -21,7 +21,8 @@ class DiscriminatorCollapseError(GANDivergedError):
 class DivergenceGuard(keras.callbacks.Callback):
     """Stops `fit` when a loss becomes NaN/Inf or the discriminator collapses.
 
-    `GAN.fit` adds one unless the callbacks already hold a `DivergenceGuard`.
+    `GAN.fit` adds one unless the callbacks already hold a `DivergenceGuard`
+    (or `fit(..., divergence_guard=False)`); that one renames nothing.
 
     - **Non-finite losses.** A NaN in a Keras running mean never recovers, so
       the first non-finite batch log is reported with the epoch and step
@@ -37,12 +38,14 @@ class DivergenceGuard(keras.callbacks.Callback):
 
     Training stops by raising `GANDivergedError` (or its subclass
     `DiscriminatorCollapseError`), so nothing is saved after the failure.
-    With `checkpoint_directory`, checkpoints saved after the trouble began
-    (a collapse builds up over `collapse_patience` steps) are renamed
-    `suspect-ckpt-*`: the newest checkpoint left is the last good one, the
-    one `resume_or_start` picks, and the message names it. Keep enough
-    checkpoints (`GANCheckpoint(keep=...)`) to cover `collapse_patience`
-    steps, or the good ones may have been rotated out.
+    With `checkpoint_directory`, the message names the last checkpoint saved
+    before the trouble began (a collapse builds up over `collapse_patience`
+    steps) and the later ones. With `set_aside_suspects=True` (the default
+    when you pass `checkpoint_directory` yourself) those later ones are
+    renamed `suspect-ckpt-*`, so the newest checkpoint left is the last good
+    one, the one `resume_or_start` picks; with False nothing on disk
+    changes. Keep enough checkpoints (`GANCheckpoint(keep=...)`) to cover
+    `collapse_patience` steps, or the good ones may have been rotated out.
 
     Args:
         monitor: loss names to check for NaN/Inf; defaults to every log
@@ -52,6 +55,8 @@ class DivergenceGuard(keras.callbacks.Callback):
         collapse_tolerance: how close to 1 and 0 D(x) and D(G(z)) must be.
         checkpoint_directory: a `GANCheckpoint` directory, to name the last
             good checkpoint in the error.
+        set_aside_suspects: rename the checkpoints saved after the trouble
+            began to `suspect-ckpt-*` (only with `checkpoint_directory`).
     """
 
     def __init__(
@@ -60,8 +65,10 @@ class DivergenceGuard(keras.callbacks.Callback):
         collapse_patience=500,
         collapse_tolerance=0.01,
         checkpoint_directory=None,
+        set_aside_suspects=True,
     ):
         super().__init__()
+        self.set_aside_suspects = bool(set_aside_suspects)
         self.monitor = None if monitor is None else list(monitor)
         if collapse_patience is not None and int(collapse_patience) < 1:
             raise ValueError(
@@ -73,9 +80,7 @@ class DivergenceGuard(keras.callbacks.Callback):
                 "`collapse_tolerance` must be in (0, 0.5). Received: "
                 f"collapse_tolerance={collapse_tolerance}"
             )
-        self.collapse_patience = (
-            None if collapse_patience is None else int(collapse_patience)
-        )
+        self.collapse_patience = None if collapse_patience is None else int(collapse_patience)
         self.collapse_tolerance = float(collapse_tolerance)
         self.checkpoint_directory = (
             None if checkpoint_directory is None else os.fspath(checkpoint_directory)
@@ -91,9 +96,7 @@ class DivergenceGuard(keras.callbacks.Callback):
             getattr(loss, "probabilistic", False)
         )
         iterations = getattr(getattr(gan, "optimizer", None), "iterations", None)
-        self._step = (
-            0 if iterations is None else int(keras.ops.convert_to_numpy(iterations))
-        )
+        self._step = 0 if iterations is None else int(keras.ops.convert_to_numpy(iterations))
         self._collapsed_steps = 0
         self._collapse_start = None
 
@@ -118,8 +121,7 @@ class DivergenceGuard(keras.callbacks.Callback):
                     f"Training diverged: {name} became {value} at epoch "
                     f"{self._epoch + 1}, batch {batch + 1}. The weights are no "
                     "longer usable. Lower the learning rates, check the data "
-                    "for NaNs, or add a gradient penalty."
-                    + self._resume_hint(self._step - steps)
+                    "for NaNs, or add a gradient penalty." + self._resume_hint(self._step - steps)
                 )
         if getattr(self, "_check_collapse", False) and "d_real" in logs:
             self._update_collapse(batch, steps, float(logs["d_real"]), float(logs["d_fake"]))
@@ -150,17 +152,18 @@ class DivergenceGuard(keras.callbacks.Callback):
                 f"epoch {self._epoch + 1}, batch {batch + 1}). The generator "
                 "gets no useful gradient. Weaken D (lower its learning rate, "
                 "label smoothing, instance noise, a gradient or R1 penalty) or "
-                "use the non-saturating loss."
-                + self._resume_hint(self._collapse_start)
+                "use the non-saturating loss." + self._resume_hint(self._collapse_start)
             )
 
     def _resume_hint(self, good_until_step):
-        """Sets aside checkpoints saved after `good_until_step` and names the
-        newest one left."""
+        """Names the newest checkpoint saved by `good_until_step`; sets the
+        later ones aside when `set_aside_suspects`."""
         if not self.checkpoint_directory:
             return ""
         from gankeras.callbacks.checkpoint import list_checkpoints
 
+        suspects = []
+        good = None
         for path in reversed(list_checkpoints(self.checkpoint_directory)):
             try:
                 with open(os.path.join(path, "checkpoint.json")) as f:
@@ -168,10 +171,26 @@ class DivergenceGuard(keras.callbacks.Callback):
             except (OSError, ValueError, KeyError):
                 continue  # resume_or_start reports unreadable ones
             if step <= good_until_step:
-                return f" The last good checkpoint is {path} (step {step})."
-            head, name = os.path.split(path)
-            os.replace(path, os.path.join(head, "suspect-" + name))
-        return f" No checkpoint in {self.checkpoint_directory} predates the failure."
+                good = (path, step)
+                break
+            suspects.append(path)
+        if self.set_aside_suspects:
+            for path in suspects:
+                head, name = os.path.split(path)
+                os.replace(path, os.path.join(head, "suspect-" + name))
+            suspects_note = ""
+        else:
+            suspects_note = (
+                f" Saved after the trouble began (left in place): {sorted(suspects)}."
+                if suspects
+                else ""
+            )
+        if good is None:
+            return (
+                f" No checkpoint in {self.checkpoint_directory} predates the failure."
+                + suspects_note
+            )
+        return f" The last good checkpoint is {good[0]} (step {good[1]})." + suspects_note
 
     @classmethod
     def from_config(cls, config):
@@ -183,4 +202,5 @@ class DivergenceGuard(keras.callbacks.Callback):
             "collapse_patience": self.collapse_patience,
             "collapse_tolerance": self.collapse_tolerance,
             "checkpoint_directory": self.checkpoint_directory,
+            "set_aside_suspects": self.set_aside_suspects,
         }

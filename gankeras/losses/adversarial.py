@@ -58,17 +58,11 @@ def sigmoid_cross_entropy(logits, targets):
     """
     logits = ops.convert_to_tensor(logits)
     targets = ops.cast(targets, logits.dtype)
-    return (
-        ops.relu(logits)
-        - logits * targets
-        + ops.log1p(ops.exp(-ops.abs(logits)))
-    )
+    return ops.relu(logits) - logits * targets + ops.log1p(ops.exp(-ops.abs(logits)))
 
 
 @_register
-def minimax_discriminator_loss(
-    real_logits, fake_logits, real_targets=1.0, fake_targets=0.0
-):
+def minimax_discriminator_loss(real_logits, fake_logits, real_targets=1.0, fake_targets=0.0):
     """The discriminator side of the original minimax game.
 
     Goodfellow et al. 2014, "Generative Adversarial Nets", eq. 1:
@@ -94,13 +88,9 @@ def minimax_generator_loss(real_logits, fake_logits):
 
 
 @_register
-def non_saturating_discriminator_loss(
-    real_logits, fake_logits, real_targets=1.0, fake_targets=0.0
-):
+def non_saturating_discriminator_loss(real_logits, fake_logits, real_targets=1.0, fake_targets=0.0):
     """Same as `minimax_discriminator_loss` (Goodfellow et al. 2014, sec. 3)."""
-    return minimax_discriminator_loss(
-        real_logits, fake_logits, real_targets, fake_targets
-    )
+    return minimax_discriminator_loss(real_logits, fake_logits, real_targets, fake_targets)
 
 
 @_register
@@ -116,9 +106,7 @@ def non_saturating_generator_loss(real_logits, fake_logits):
 
 
 @_register
-def wasserstein_discriminator_loss(
-    real_logits, fake_logits, real_targets=None, fake_targets=None
-):
+def wasserstein_discriminator_loss(real_logits, fake_logits, real_targets=None, fake_targets=None):
     """The critic loss of WGAN, E[f(G(z))] - E[f(x)].
 
     Arjovsky et al. 2017, "Wasserstein GAN". Its negative estimates the
@@ -139,9 +127,7 @@ def wasserstein_generator_loss(real_logits, fake_logits):
 
 
 @_register
-def hinge_discriminator_loss(
-    real_logits, fake_logits, real_targets=None, fake_targets=None
-):
+def hinge_discriminator_loss(real_logits, fake_logits, real_targets=None, fake_targets=None):
     """The hinge loss, E[relu(1 - D(x))] + E[relu(1 + D(G(z)))].
 
     Lim & Ye 2017, "Geometric GAN"; Miyato et al. 2018, "Spectral
@@ -150,9 +136,7 @@ def hinge_discriminator_loss(
     del real_targets, fake_targets
     real_logits = ops.convert_to_tensor(real_logits)
     fake_logits = ops.convert_to_tensor(fake_logits)
-    return ops.mean(ops.relu(1.0 - real_logits)) + ops.mean(
-        ops.relu(1.0 + fake_logits)
-    )
+    return ops.mean(ops.relu(1.0 - real_logits)) + ops.mean(ops.relu(1.0 + fake_logits))
 
 
 @_register
@@ -163,9 +147,7 @@ def hinge_generator_loss(real_logits, fake_logits):
 
 
 @_register
-def least_squares_discriminator_loss(
-    real_logits, fake_logits, real_targets=1.0, fake_targets=0.0
-):
+def least_squares_discriminator_loss(real_logits, fake_logits, real_targets=1.0, fake_targets=0.0):
     """LSGAN, 1/2 E[(D(x) - 1)^2] + 1/2 E[D(G(z))^2] (a=0, b=1).
 
     Mao et al. 2017, "Least Squares Generative Adversarial Networks", eq. 2.

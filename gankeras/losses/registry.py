@@ -56,9 +56,7 @@ class AdversarialLoss:
             ("generator_loss", generator_loss),
         ):
             if not callable(fn):
-                raise TypeError(
-                    f"`{role}` must be callable. Received: {role}={fn!r}"
-                )
+                raise TypeError(f"`{role}` must be callable. Received: {role}={fn!r}")
         self.discriminator_loss = discriminator_loss
         self.generator_loss = generator_loss
         self.name = name or getattr(discriminator_loss, "__name__", "custom")
@@ -73,12 +71,8 @@ class AdversarialLoss:
         if self.name in LOSSES and LOSSES[self.name] is self:
             return {"name": self.name}
         return {
-            "discriminator_loss": keras.saving.serialize_keras_object(
-                self.discriminator_loss
-            ),
-            "generator_loss": keras.saving.serialize_keras_object(
-                self.generator_loss
-            ),
+            "discriminator_loss": keras.saving.serialize_keras_object(self.discriminator_loss),
+            "generator_loss": keras.saving.serialize_keras_object(self.generator_loss),
             "name": self.name,
             "uses_targets": self.uses_targets,
             "probabilistic": self.probabilistic,

@@ -1,5 +1,9 @@
-"""The GAN model and the components its train step reads."""
+"""The GAN model, its training configuration and the components its train step reads."""
 
-from gankeras.models.gan import GAN, WeightClip  # noqa: F401
-from gankeras.models.replay import ReplayBuffer  # noqa: F401
-from gankeras.models.spectral_normalization import SpectralNormalization  # noqa: F401
+from gankeras.models.config import TrainingConfig
+from gankeras.models.gan import GAN
+from gankeras.models.replay import ReplayBuffer
+from gankeras.models.spectral_normalization import SpectralNormalization
+from gankeras.models.weight_clip import WeightClip
+
+__all__ = ["GAN", "ReplayBuffer", "SpectralNormalization", "TrainingConfig", "WeightClip"]

@@ -59,3 +59,21 @@ class GANOptimizer(keras.optimizers.MultiOptimizer):
             "GANOptimizer is rebuilt by GAN.compile from its two optimizers; "
             "serialize those (GAN.get_compile_config does)."
         )
+
+
+def get_optimizer(identifier, role):
+    """An optimizer instance from an instance, a name or a config dict.
+
+    "adam" means Adam(2e-4, beta_1=0.5) (Radford et al. 2015's setting),
+    named `<role>_adam`.
+    """
+    if isinstance(identifier, keras.optimizers.Optimizer):
+        return identifier
+    if identifier == "adam":
+        return keras.optimizers.Adam(2e-4, beta_1=0.5, name=f"{role}_adam")
+    if isinstance(identifier, (str, dict)):
+        return keras.optimizers.get(identifier)
+    raise ValueError(
+        f"`{role}` must be a keras.optimizers.Optimizer or its name. "
+        f"Received: {role}={identifier!r}"
+    )

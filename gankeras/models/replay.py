@@ -40,9 +40,7 @@ class ReplayBuffer(keras.layers.Layer):
                 f"`capacity` must be a positive integer. Received: capacity={capacity}"
             )
         if not 0.0 <= float(fraction) <= 1.0:
-            raise ValueError(
-                f"`fraction` must be in [0, 1]. Received: fraction={fraction}"
-            )
+            raise ValueError(f"`fraction` must be in [0, 1]. Received: fraction={fraction}")
         self.capacity = int(capacity)
         self.fraction = float(fraction)
 
@@ -76,9 +74,7 @@ class ReplayBuffer(keras.layers.Layer):
         filled = ops.minimum(count, self.capacity)
         # Draw pool indices uniformly among the filled slots.
         u = keras.random.uniform((batch_size,), seed=seed_generator)
-        draw = ops.cast(
-            ops.floor(u * ops.cast(ops.maximum(filled, 1), u.dtype)), "int32"
-        )
+        draw = ops.cast(ops.floor(u * ops.cast(ops.maximum(filled, 1), u.dtype)), "int32")
         draw = ops.minimum(draw, ops.maximum(filled - 1, 0))
         replayed = ops.take(self.images.value, draw, axis=0)
         position = ops.arange(batch_size, dtype="int32")
@@ -91,16 +87,12 @@ class ReplayBuffer(keras.layers.Layer):
         mixed = ops.where(mask, ops.cast(replayed, fake.dtype), fake)
         mixed_labels = labels
         if labels is not None:
-            mixed_labels = ops.where(
-                use_pool, ops.take(self.labels.value, draw, axis=0), labels
-            )
+            mixed_labels = ops.where(use_pool, ops.take(self.labels.value, draw, axis=0), labels)
 
         # Write this step's fresh fakes into the ring, oldest slots first.
         slots = ops.mod(count + position, self.capacity)[:, None]
         self.images.assign(
-            ops.scatter_update(
-                self.images.value, slots, ops.cast(fake, self.images.dtype)
-            )
+            ops.scatter_update(self.images.value, slots, ops.cast(fake, self.images.dtype))
         )
         if labels is not None:
             self.labels.assign(

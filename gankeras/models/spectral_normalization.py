@@ -48,7 +48,11 @@ class SpectralNormalization(keras.layers.SpectralNormalization):
     def build(self, input_shape):
         if not isinstance(self.layer, _DENSE + _CONVOLUTIONS) or isinstance(
             self.layer,
-            (keras.layers.Conv1DTranspose, keras.layers.Conv2DTranspose, keras.layers.Conv3DTranspose),
+            (
+                keras.layers.Conv1DTranspose,
+                keras.layers.Conv2DTranspose,
+                keras.layers.Conv3DTranspose,
+            ),
         ):
             raise ValueError(
                 "gankeras.SpectralNormalization wraps Dense, Conv1D, Conv2D or "

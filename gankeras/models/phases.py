@@ -1,0 +1,344 @@
+"""The GAN training step as *phases* (NVlabs' stylegan2-ada calls them that).
+
+A `Phase` is one gradient update: a loss function in `keras.ops`, the
+variables it updates, the optimizer that updates them and an optional
+projection applied to the variables right after the update (WGAN weight
+clipping). `training_phases(gan)` lists them for one batch: the
+discriminator phase `d_steps` times, then the generator phase. The
+per-backend trainers (`gankeras/backend/*_trainer.py`) only take each phase's
+gradient and apply it; the objective terms themselves are the pure functions
+of `gankeras.losses.objectives`, read from `gan.training_options`
+(a `gankeras.TrainingConfig`).
+
+`training` is passed down explicitly: True in the phases `fit` runs, False in
+`evaluation_logs` (`gan.evaluate`, validation data), where the networks run
+in inference mode and the replay pool and the input-gradient penalties are
+left out.
+
+Every discriminator input passes through `discriminate`. That is where
+augmentation plugs in: `GAN(augment=...)`, a layer `augment(images,
+training=...) -> images` (differentiable, e.g. DiffAugment, Zhao et al. 2020,
+or ADA, Karras et al. 2020), is applied there to real and fake images, in
+both phases and inside the WGAN-GP and R1 critics (whose input gradients then
+flow through it). An ADA controller needs `r_t = E[sign(D(x_real))]`: the
+real logits are `real_logits` in `discriminator_loss`, the one place to
+report them.
+
+Mixed precision: every D output passes through `split`, which casts it to
+the loss dtype (the GAN's variable dtype, float32 under `mixed_bfloat16`), so
+losses, targets, scores, penalties and logs are float32 computations.
+"""
+
+import keras
+from keras import ops
+
+from gankeras import backend as gan_backend
+from gankeras.losses import objectives
+
+
+class Phase:
+    """One gradient update.
+
+    Args:
+        name: "discriminator" or "generator".
+        loss_fn: `(real, labels) -> (loss, logs)`; `logs` maps tracker names
+            to scalars.
+        variables: the variables the update changes.
+        optimizer: the optimizer that changes them.
+        projection: None, or `value -> value` applied to every variable
+            after the optimizer's update (the trainer does it).
+    """
+
+    def __init__(self, name, loss_fn, variables, optimizer, projection=None):
+        self.name = name
+        self.loss_fn = loss_fn
+        self.variables = variables
+        self.optimizer = optimizer
+        self.projection = projection
+
+
+def training_phases(gan):
+    """The phases of one training step, in order: D `d_steps` times, then G.
+    A frozen network (no trainable variables) has no phase."""
+    config = gan.training_options
+    clip = config.weight_clip
+    d_phase = Phase(
+        "discriminator",
+        lambda real, labels: discriminator_loss(gan, real, labels, training=True),
+        gan.discriminator.trainable_variables,
+        gan.d_optimizer,
+        projection=None if clip is None else (lambda value: ops.clip(value, -clip, clip)),
+    )
+    generator_side = gan.generator.trainable_variables + (
+        gan.encoder.trainable_variables if gan.encoder is not None else []
+    )
+    g_phase = Phase(
+        "generator",
+        lambda real, labels: generator_loss(gan, real, labels, training=True),
+        generator_side,
+        gan.g_optimizer,
+    )
+    phases = [d_phase] * config.d_steps + [g_phase]
+    return [phase for phase in phases if phase.variables]
+
+
+def evaluation_logs(gan, real, labels):
+    """Both objectives' logs on one batch, without updates and in inference
+    mode (no replay, no input-gradient penalties)."""
+    logs = {}
+    for objective in (discriminator_loss, generator_loss):
+        logs.update(objective(gan, real, labels, training=False)[1])
+    return logs
+
+
+def unpack_batch(gan, data):
+    """A batch -> `(real float32 [batch, ...], labels int32 [batch] or None)`."""
+    x, y, _ = keras.utils.unpack_x_y_sample_weight(data)
+    if gan.conditional:
+        if y is None:
+            raise ValueError(
+                "This GAN is conditional (num_classes="
+                f"{gan.num_classes}): the dataset must yield "
+                "(images, labels). Received images only."
+            )
+        y = ops.cast(ops.reshape(y, (-1,)), "int32")
+    else:
+        y = None
+    # Images stay in float32 under a mixed policy (the networks cast
+    # their inputs to their compute dtype): instance noise, interpolates
+    # and input gradients for the penalties are then float32.
+    return ops.cast(x, gan._loss_dtype), y
+
+
+# ----------------------------------------------------------------------
+# The two objectives
+# ----------------------------------------------------------------------
+def discriminator_loss(gan, real, labels, training):
+    """Discriminator loss on a real batch and a fresh fake batch.
+
+    Args:
+        real: images `[batch, *image_shape]` in `gan.data_range` (float32).
+        labels: int32 `[batch]` or None.
+        training: networks in training mode, replay and penalties on.
+
+    Returns:
+        `(loss, logs)`.
+    """
+    config = gan.training_options
+    batch_size = ops.shape(real)[0]
+    fake_labels = sample_labels(gan, batch_size)
+    latents = sample_latents(gan, batch_size)
+    with gan_backend.no_grad():  # D's phase never differentiates G.
+        fake = ops.stop_gradient(generate(gan, latents, fake_labels, training))
+    if gan.replay_buffer is not None and training:
+        fake, fake_labels = replay(gan, fake, fake_labels)
+    real_in = instance_noise(gan, real)
+    fake_in = instance_noise(gan, fake)
+
+    r1 = None
+    if config.r1_penalty and training:
+        real_logits, grads = gan_backend.value_and_input_gradient(
+            lambda x: split(gan, discriminate(gan, x, labels, training))[0], real_in
+        )
+        r1 = objectives.r1_penalty(ops.cast(grads, gan._loss_dtype))
+        real_out = (
+            discriminate(gan, real_in, labels, training)
+            if gan.auxiliary_classifier
+            else real_logits
+        )
+    else:
+        real_out = discriminate(gan, real_in, labels, training)
+    fake_out = discriminate(gan, fake_in, fake_labels, training)
+    real_logits, real_classes = split(gan, real_out)
+    fake_logits, fake_classes = split(gan, fake_out)
+
+    real_targets, fake_targets = targets(gan, real_logits)
+    d_loss = gan.adversarial_loss.discriminator_loss(
+        real_logits, fake_logits, real_targets, fake_targets
+    )
+    gp = None
+    if config.gradient_penalty and training:
+        gp = wgan_gradient_penalty(gan, real, fake, labels, training)
+    auxiliary = None
+    if gan.auxiliary_classifier:
+        auxiliary = objectives.auxiliary_classifier_loss(
+            real_classes, labels
+        ) + objectives.auxiliary_classifier_loss(fake_classes, fake_labels)
+    loss, logs = objectives.discriminator_objective(
+        d_loss,
+        r1=r1,
+        r1_weight=config.r1_penalty,
+        gp=gp,
+        gp_weight=config.gradient_penalty,
+        auxiliary=auxiliary,
+        auxiliary_weight=config.auxiliary_weight,
+    )
+    probabilistic = gan.adversarial_loss.probabilistic
+    logs["d_real"] = objectives.discriminator_score(real_logits, probabilistic)
+    logs["d_fake"] = objectives.discriminator_score(fake_logits, probabilistic)
+    return loss, logs
+
+
+def generator_loss(gan, real, labels, training):
+    """Generator (and encoder) loss on a fresh fake batch.
+
+    Returns:
+        `(loss, logs)`.
+    """
+    config = gan.training_options
+    batch_size = ops.shape(real)[0]
+    fake_labels = sample_labels(gan, batch_size)
+    fake = generate(gan, sample_latents(gan, batch_size), fake_labels, training)
+    fake_logits, fake_classes = split(gan, discriminate(gan, fake, fake_labels, training))
+    real_logits = None
+    if gan.adversarial_loss.generator_needs_real:
+        real_logits, _ = split(gan, discriminate(gan, real, labels, training))
+    g_loss = gan.adversarial_loss.generator_loss(real_logits, fake_logits)
+    auxiliary = kl = reconstruction = None
+    if gan.auxiliary_classifier:
+        auxiliary = objectives.auxiliary_classifier_loss(fake_classes, fake_labels)
+    if gan.encoder is not None:
+        kl, reconstruction = vae_terms(gan, real, labels, training)
+    return objectives.generator_objective(
+        g_loss,
+        auxiliary=auxiliary,
+        auxiliary_weight=config.auxiliary_weight,
+        kl=kl,
+        kl_weight=config.kl_weight,
+        reconstruction=reconstruction,
+        reconstruction_weight=config.reconstruction_weight,
+    )
+
+
+def vae_terms(gan, real, labels, training):
+    """KL(q(z|x) || N(0, I)) and the pixel reconstruction error of
+    G(z ~ q(z|x)) (Larsen et al. 2016), both batch means."""
+    mean, log_var = gan.encoder(real, training=training)
+    mean = ops.cast(mean, gan._loss_dtype)
+    log_var = ops.cast(log_var, gan._loss_dtype)
+    eps = random(gan, keras.random.normal, ops.shape(mean))
+    z = objectives.reparameterize(mean, log_var, eps)
+    reconstruction = ops.cast(generate(gan, z, labels, training), real.dtype)
+    return objectives.kl_to_standard_normal(mean, log_var), objectives.reconstruction_error(
+        reconstruction, real
+    )
+
+
+def wgan_gradient_penalty(gan, real, fake, labels, training):
+    """WGAN-GP on interpolates with per-example alpha ~ U[0, 1]
+    (Gulrajani et al. 2017). Conditional critics see the real labels."""
+    batch_size = ops.shape(real)[0]
+    alpha_shape = (batch_size,) + (1,) * (len(real.shape) - 1)
+    alpha = ops.cast(random(gan, keras.random.uniform, alpha_shape), real.dtype)
+    mixed = objectives.interpolate(real, fake, alpha)
+    _, grads = gan_backend.value_and_input_gradient(
+        lambda x: split(gan, discriminate(gan, x, labels, training))[0], mixed
+    )
+    return objectives.gradient_penalty(ops.cast(grads, gan._loss_dtype))
+
+
+# ----------------------------------------------------------------------
+# Pieces of the step
+# ----------------------------------------------------------------------
+def random(gan, draw, shape, **kwargs):
+    """`draw(shape, seed=gan.seed_generator, **kwargs)`, per-example
+    randomness (`shape[0]` is this replica's batch), drawn so that it does not
+    depend on the number of replicas.
+
+    Under a `tf.distribute` strategy every replica runs the step with the
+    same seed state. Each draws for the whole global batch and keeps its own
+    rows, so the replicas see different latents and a replicated step draws
+    exactly what a single-device step on the global batch draws. (JAX's
+    `DataParallel` traces global arrays: one replica.)
+    """
+    replica_id, num_replicas = gan_backend.replica_shard()
+    if num_replicas == 1:
+        return draw(shape, seed=gan.seed_generator, **kwargs)
+    local = shape[0]
+    values = draw((local * num_replicas,) + tuple(shape[1:]), seed=gan.seed_generator, **kwargs)
+    return values[replica_id * local : (replica_id + 1) * local]
+
+
+def replay(gan, fake, labels):
+    """Mixes pooled fakes into `fake` `[batch, ...]` (see ReplayBuffer).
+
+    Under a `tf.distribute` strategy the pool is a mirrored variable: every
+    replica gathers the global fake batch, runs the same pool update on it
+    (the copies stay identical and equal the single-device pool) and keeps
+    its own rows of the result.
+    """
+    replica_id, num_replicas = gan_backend.replica_shard()
+    if num_replicas == 1:
+        return gan.replay_buffer(fake, labels, seed_generator=gan.seed_generator)
+    local = ops.shape(fake)[0]
+    rows = slice(replica_id * local, (replica_id + 1) * local)
+    mixed, mixed_labels = gan.replay_buffer(
+        gan_backend.all_gather(fake),
+        None if labels is None else gan_backend.all_gather(labels),
+        seed_generator=gan.seed_generator,
+    )
+    return mixed[rows], None if mixed_labels is None else mixed_labels[rows]
+
+
+def sample_latents(gan, batch_size):
+    z = random(gan, keras.random.normal, (batch_size, gan.latent_dim))
+    return ops.cast(z, gan.compute_dtype)
+
+
+def sample_labels(gan, batch_size):
+    if not gan.conditional:
+        return None
+    return random(
+        gan, keras.random.randint, (batch_size,), minval=0, maxval=gan.num_classes, dtype="int32"
+    )
+
+
+def generate(gan, z, labels, training):
+    inputs = [z, labels] if gan.conditional_generator else z
+    return gan.generator(inputs, training=training)
+
+
+def discriminate(gan, images, labels, training):
+    """D's output on `images` (and labels): every D input passes here, so
+    `gan.augment`, when set, sees every real and fake image D judges."""
+    if gan.augment is not None:
+        images = gan.augment(images, training=training)
+    inputs = [images, labels] if gan.conditional_discriminator else images
+    return gan.discriminator(inputs, training=training)
+
+
+def split(gan, output):
+    """D's output -> `(logits, class_logits or None)`, both cast to the loss
+    dtype: under a mixed policy no loss, target, score or penalty is
+    computed in bfloat16."""
+    if gan.auxiliary_classifier:
+        logits, class_logits = output[0], output[1]
+        return ops.cast(logits, gan._loss_dtype), ops.cast(class_logits, gan._loss_dtype)
+    if isinstance(output, (list, tuple)):
+        output = output[0]
+    return ops.cast(output, gan._loss_dtype), None
+
+
+def instance_noise(gan, images):
+    if not gan.training_options.instance_noise:
+        return images
+    noise = random(gan, keras.random.normal, ops.shape(images))
+    return objectives.add_instance_noise(images, gan.instance_noise_std, noise)
+
+
+def targets(gan, real_logits):
+    """Per-example targets `[batch, 1, ...]`, or `(None, None)` for losses
+    without targets."""
+    if not gan.adversarial_loss.uses_targets:
+        return None, None
+    config = gan.training_options
+    shape = (ops.shape(real_logits)[0],) + (1,) * (len(real_logits.shape) - 1)
+    return objectives.label_targets(
+        shape,
+        real_logits.dtype,
+        label_smoothing=config.label_smoothing,
+        real_label_range=config.real_label_range,
+        fake_label_range=config.fake_label_range,
+        label_flip=config.label_flip,
+        uniform=lambda s, **kwargs: random(gan, keras.random.uniform, s, **kwargs),
+    )
