@@ -155,23 +155,24 @@ class AdaptiveAugment(Augmentation):
         x = images
         for name in self.transforms:
             if name == "xflip":
-                x = transforms.flip_left_right(x, parameters["xflip_applied"])
+                out = transforms.flip_left_right(x, parameters["xflip_applied"])
             elif name == "rotate90":
-                x = transforms.rotate90(x, parameters["turns"])
+                out = transforms.rotate90(x, parameters["turns"])
             elif name == "translation":
-                x = transforms.translate(x, parameters["shift_y"], parameters["shift_x"], "reflect")
+                out = transforms.translate(x, parameters["shift_y"], parameters["shift_x"], "reflect")
             elif name == "brightness":
-                x = transforms.brightness(x, parameters["brightness"])
+                out = transforms.brightness(x, parameters["brightness"])
             elif name == "contrast":
-                x = transforms.contrast(x, parameters["contrast"], center="zero")
+                out = transforms.contrast(x, parameters["contrast"], center="zero")
             elif name == "saturation":
-                x = transforms.saturation(x, parameters["saturation"])
-            elif name == "cutout":
+                out = transforms.saturation(x, parameters["saturation"])
+            else:  # cutout
                 size_y = int(x.shape[1] * self.cutout_ratio + 0.5)
                 size_x = int(x.shape[2] * self.cutout_ratio + 0.5)
-                cut = transforms.cutout(x, parameters["center_y"], parameters["center_x"], size_y, size_x)
-                applied = ops.reshape(parameters["cutout_applied"], (-1, 1, 1, 1))
-                x = ops.where(applied, cut, x)
+                out = transforms.cutout(x, parameters["center_y"], parameters["center_x"], size_y, size_x)
+            # Unselected examples pass through bit for bit (p = 0 is the identity).
+            applied = ops.reshape(parameters[f"{name}_applied"], (-1, 1, 1, 1))
+            x = ops.where(applied, out, x)
         return x
 
     # ------------------------------------------------------------------

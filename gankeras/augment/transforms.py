@@ -26,6 +26,7 @@ def brightness(images, delta):
         delta: `[batch]` additive offsets (DiffAugment: U(-0.5, 0.5);
             ADA: N(0, 0.2)); 0 is the identity.
     """
+    images = ops.convert_to_tensor(images)
     return images + ops.cast(_per_example(delta), images.dtype)
 
 
@@ -36,6 +37,7 @@ def saturation(images, factor):
     pixel (the luma axis (1, 1, 1) / sqrt(3) of Karras et al. 2020). 1 is the
     identity, 0 makes the image grey; a 1-channel image is unchanged.
     """
+    images = ops.convert_to_tensor(images)
     mean = ops.mean(images, axis=-1, keepdims=True)
     return (images - mean) * ops.cast(_per_example(factor), images.dtype) + mean
 
@@ -50,6 +52,7 @@ def contrast(images, factor, center="mean"):
             et al. 2020) or "zero" (scaling about 0, the grey of [-1, 1]
             images: ADA, Karras et al. 2020).
     """
+    images = ops.convert_to_tensor(images)
     factor = ops.cast(_per_example(factor), images.dtype)
     if center == "zero":
         return images * factor
@@ -87,6 +90,7 @@ def translate(images, shift_y, shift_x, padding="zeros"):
         shift_y, shift_x: int `[batch]` shifts, in pixels.
         padding: "zeros" or "reflect" (needs |shift| < the side).
     """
+    images = ops.convert_to_tensor(images)
     height, width = images.shape[1], images.shape[2]
     rows = _shift_matrix(-shift_y, height, padding, images.dtype)  # [b, H, H]
     cols = _shift_matrix(-shift_x, width, padding, images.dtype)  # [b, W, W]
@@ -106,6 +110,7 @@ def cutout(images, center_y, center_x, size_y, size_x):
         center_y, center_x: int `[batch]` rectangle centres.
         size_y, size_x: Python ints, the rectangle's height and width.
     """
+    images = ops.convert_to_tensor(images)
     height, width = images.shape[1], images.shape[2]
 
     def outside(center, size, length):
@@ -121,6 +126,7 @@ def cutout(images, center_y, center_x, size_y, size_x):
 
 def flip_left_right(images, flip):
     """Mirrors example b left-right where `flip[b]` is true."""
+    images = ops.convert_to_tensor(images)
     flipped = ops.flip(images, axis=2)
     return ops.where(ops.reshape(ops.cast(flip, "bool"), (-1, 1, 1, 1)), flipped, images)
 
@@ -130,6 +136,7 @@ def rotate90(images, turns):
 
     Square images only (`H == W`): each rotation keeps the shape.
     """
+    images = ops.convert_to_tensor(images)
     if images.shape[1] != images.shape[2]:
         raise ValueError(
             "90-degree rotations need square images. Received images of shape "
