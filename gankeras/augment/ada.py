@@ -123,21 +123,24 @@ class AdaptiveAugment(Augmentation):
         p = ops.convert_to_tensor(self.p)
         params = {}
 
-        def selected():
-            return keras.random.uniform((batch,), seed=seed_generator) < p
+        def uniform(low=0.0, high=1.0):
+            return self.random(keras.random.uniform, batch, seed_generator, minval=low, maxval=high)
+
+        def randint(low, high):
+            return self.random(keras.random.randint, batch, seed_generator, minval=low, maxval=high)
 
         def normal(std):
-            return keras.random.normal((batch,), stddev=std, seed=seed_generator)
+            return self.random(keras.random.normal, batch, seed_generator, stddev=std)
 
         for name in self.transforms:
-            chosen = selected()
+            chosen = uniform() < p
             params[f"{name}_applied"] = chosen
             if name == "rotate90":
-                turns = keras.random.randint((batch,), 1, 4, seed=seed_generator)
+                turns = randint(1, 4)
                 params["turns"] = ops.where(chosen, turns, 0)
             elif name == "translation":
                 for axis, side in (("y", height), ("x", width)):
-                    u = keras.random.uniform((batch,), -1.0, 1.0, seed=seed_generator)
+                    u = uniform(-1.0, 1.0)
                     shift = ops.cast(ops.round(u * self.translation_ratio * side), "int32")
                     params[f"shift_{axis}"] = ops.where(chosen, shift, 0)
             elif name == "brightness":
@@ -147,8 +150,8 @@ class AdaptiveAugment(Augmentation):
             elif name == "saturation":
                 params["saturation"] = ops.where(chosen, 2.0 ** normal(self.saturation_std), 1.0)
             elif name == "cutout":
-                params["center_y"] = keras.random.randint((batch,), 0, height, seed=seed_generator)
-                params["center_x"] = keras.random.randint((batch,), 0, width, seed=seed_generator)
+                params["center_y"] = randint(0, height)
+                params["center_x"] = randint(0, width)
         return params
 
     def apply(self, images, parameters):

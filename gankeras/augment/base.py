@@ -2,6 +2,8 @@
 
 import keras
 
+from gankeras import backend as gan_backend
+
 
 class Augmentation(keras.layers.Layer):
     """Base class of differentiable augmentations applied before D.
@@ -46,6 +48,21 @@ class Augmentation(keras.layers.Layer):
                 f"seed_generator={seed_generator!r}"
             )
         return self.apply(images, self.sample_parameters(images, seed_generator))
+
+    def random(self, draw, batch_size, seed_generator, **kwargs):
+        """`draw((batch_size,), seed=seed_generator, **kwargs)`: one value per
+        example, independent of the number of replicas.
+
+        Under a `tf.distribute` strategy every replica runs with the same
+        seed state; each draws for the global batch and keeps its own rows
+        (as `gankeras.GAN` draws latents), so replicas augment differently
+        and a replicated step augments as a single-device step would.
+        """
+        replica_id, num_replicas = gan_backend.replica_shard()
+        if num_replicas == 1:
+            return draw((batch_size,), seed=seed_generator, **kwargs)
+        values = draw((batch_size * num_replicas,), seed=seed_generator, **kwargs)
+        return values[replica_id * batch_size : (replica_id + 1) * batch_size]
 
     def update(self, real_logits):
         """Feedback from D's logits on augmented reals; no-op by default."""

@@ -68,7 +68,10 @@ class DiffAugment(Augmentation):
         params = {}
 
         def uniform():
-            return keras.random.uniform((batch,), seed=seed_generator)
+            return self.random(keras.random.uniform, batch, seed_generator)
+
+        def randint(low, high):
+            return self.random(keras.random.randint, batch, seed_generator, minval=low, maxval=high)
 
         if "color" in self.policy:
             params["brightness"] = uniform() - 0.5
@@ -76,17 +79,13 @@ class DiffAugment(Augmentation):
             params["contrast"] = uniform() + 0.5
         if "translation" in self.policy:
             shift_y, shift_x = _round(height * self.translation_ratio), _round(width * self.translation_ratio)
-            params["shift_y"] = keras.random.randint((batch,), -shift_y, shift_y + 1, seed=seed_generator)
-            params["shift_x"] = keras.random.randint((batch,), -shift_x, shift_x + 1, seed=seed_generator)
+            params["shift_y"] = randint(-shift_y, shift_y + 1)
+            params["shift_x"] = randint(-shift_x, shift_x + 1)
         if "cutout" in self.policy:
             size_y, size_x = self._cutout_size(height, width)
             # The reference code's range: centres 0..H - 1, plus H for even sizes.
-            params["center_y"] = keras.random.randint(
-                (batch,), 0, height + (1 - size_y % 2), seed=seed_generator
-            )
-            params["center_x"] = keras.random.randint(
-                (batch,), 0, width + (1 - size_x % 2), seed=seed_generator
-            )
+            params["center_y"] = randint(0, height + (1 - size_y % 2))
+            params["center_x"] = randint(0, width + (1 - size_x % 2))
         return params
 
     def apply(self, images, parameters):
