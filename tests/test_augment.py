@@ -120,7 +120,7 @@ def test_diffaugment_is_seeded_and_the_identity_outside_training():
 
 
 def test_augmenting_without_a_seed_generator_is_refused():
-    with pytest.raises(ValueError, match="SeedGenerator.*Received: seed_generator=None"):
+    with pytest.raises(TypeError, match="SeedGenerator.*Received: seed_generator=None"):
         augment.DiffAugment()(images())
 
 

@@ -66,9 +66,9 @@ def _run():
         )
 
         @tf.function
-        def step(x, y):
-            out = mirrored_aug.augment(x, mirrored_seeds)
-            mirrored_aug.update(gan_backend.all_gather(y))
+        def step(x, y, aug=mirrored_aug, seeds=mirrored_seeds):
+            out = aug.augment(x, seeds)
+            aug.update(gan_backend.all_gather(y))
             return out
 
         out = strategy.run(step, args=next(iter(dataset)))

@@ -15,14 +15,16 @@ use, defaults filled in and backend-dependent choices resolved (DCGAN's
 
 import inspect
 
-from gankeras.architectures import conditional
-from gankeras.architectures import dcgan
-from gankeras.architectures import mlp
-from gankeras.architectures import resnet
-from gankeras.architectures import shapes
+from gankeras.architectures import (
+    conditional,
+    dcgan,
+    mlp,
+    resnet,
+    shapes,
+    vaegan,
+    wgan_gp,
+)
 from gankeras.architectures import upsampling as upsampling_lib
-from gankeras.architectures import vaegan
-from gankeras.architectures import wgan_gp
 
 
 def _mlp(image_shape, latent_dim, num_classes, hidden_units=(1200, 1200), d_hidden_units=(240, 240)):

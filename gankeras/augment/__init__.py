@@ -59,10 +59,10 @@ aug.update(discriminator(x))            # adjusts aug.p every 4 calls
 ```
 """
 
+from gankeras.augment import transforms  # noqa: F401
 from gankeras.augment.ada import TRANSFORMS, AdaptiveAugment  # noqa: F401
 from gankeras.augment.base import Augmentation  # noqa: F401
 from gankeras.augment.diffaugment import POLICIES, DiffAugment  # noqa: F401
-from gankeras.augment import transforms  # noqa: F401
 
 _BY_NAME = {"diffaugment": DiffAugment, "ada": AdaptiveAugment}
 

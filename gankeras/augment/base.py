@@ -41,7 +41,7 @@ class Augmentation(keras.layers.Layer):
         if not training:
             return images
         if not isinstance(seed_generator, keras.random.SeedGenerator):
-            raise ValueError(
+            raise TypeError(
                 f"{type(self).__name__} draws its randomness from a "
                 "`keras.random.SeedGenerator` passed by the caller (e.g. "
                 "`gan.seed_generator`). Received: "
