@@ -297,3 +297,19 @@ def test_diffaugment_trains_inside_a_compiled_step_and_round_trips(tmp_path):
     model.save(path)
     config = keras.saving.load_model(path).augmentation.get_config()
     assert config["policy"] == "color,translation,cutout" and config["cutout_ratio"] == 0.25
+
+
+def test_ada_works_under_mixed_precision_with_a_float32_p():
+    previous = keras.mixed_precision.global_policy().name
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    try:
+        aug = augment.AdaptiveAugment(initial_p=1.0, speed_images=500_000, interval=1)
+        out = aug.augment(images(batch=2), keras.random.SeedGenerator(0))
+        aug.update(logits(10))
+    finally:
+        keras.mixed_precision.set_global_policy(previous)
+    assert tuple(out.shape) == (2, 8, 8, 3)
+    assert aug.p.dtype == "float32"
+    aug.p.assign(0.5)
+    aug.update(logits(10))  # +1/50000: lost in bfloat16, kept in float32
+    assert float(numpy(aug.p)) == pytest.approx(0.5 + 10 / 500_000, abs=1e-7)

@@ -105,6 +105,7 @@ class AdaptiveAugment(Augmentation):
             return self.add_weight(
                 shape=(), initializer=keras.initializers.Constant(value), dtype="float32",
                 trainable=False, aggregation="mean", name=name,
+                autocast=False,  # float32 under mixed precision: p moves in 1/500k steps
             )
 
         self.p = state("p", self.initial_p)
