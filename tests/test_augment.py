@@ -132,6 +132,12 @@ def test_unknown_policy_is_refused_naming_the_known_ones():
         augment.AdaptiveAugment(transforms=("xflip", "shear"))
     with pytest.raises(ValueError, match="Unknown augmentation 'mixup'.*'ada', 'diffaugment'"):
         augment.get("mixup")
+    with pytest.raises(ValueError, match=r"\[0, 0.5\).*translation_ratio=0.6"):
+        augment.AdaptiveAugment(translation_ratio=0.6)
+    with pytest.raises(ValueError, match=r"target.*\[0, 1\].*target=1.5"):
+        augment.AdaptiveAugment(target=1.5)
+    assert augment.get("none") is None
+    assert isinstance(augment.get("ada", target=0.7), augment.AdaptiveAugment)
 
 
 @pytest.mark.parametrize(

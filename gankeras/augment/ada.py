@@ -84,6 +84,12 @@ class AdaptiveAugment(Augmentation):
                 "`speed_images` must be positive and `interval` at least 1. "
                 f"Received: speed_images={speed_images!r}, interval={interval!r}"
             )
+        if not 0.0 <= float(translation_ratio) < 0.5 or not 0.0 <= float(cutout_ratio) <= 1.0:
+            raise ValueError(
+                "`translation_ratio` must be in [0, 0.5) (reflect padding) and "
+                f"`cutout_ratio` in [0, 1]. Received: translation_ratio={translation_ratio!r}, "
+                f"cutout_ratio={cutout_ratio!r}"
+            )
         names = [transforms] if isinstance(transforms, str) else list(transforms)
         unknown = [t for t in names if t not in TRANSFORMS]
         if unknown:
