@@ -22,6 +22,8 @@ COMPILE = {
     "vaegan": dict(kl_weight=1.0, reconstruction_weight=1.0),
 }
 NUM_CLASSES = {"conditional": 10, "acgan": 10}
+# Trained, saved and exported in their own files (32x32 and up).
+RESNETS = ("resnet", "resnet_projection")
 
 
 def _small(name, image_shape=(28, 28, 1), latent_dim=8):
@@ -38,7 +40,7 @@ def _dataset(batch=8, image_shape=(28, 28, 1), labels=False):
     return images
 
 
-@pytest.fixture(scope="module", params=sorted(architectures.ARCHITECTURES))
+@pytest.fixture(scope="module", params=sorted(set(architectures.ARCHITECTURES) - set(RESNETS)))
 def trained(request, tmp_path_factory):
     """Each architecture in a GAN, trained two steps, saved, and reloaded."""
     keras.utils.set_random_seed(0)
@@ -81,6 +83,12 @@ def test_generated_images_lie_in_minus_one_to_one(trained):
     images = gan.generate(4, seed=0)
     assert images.shape == (4, 28, 28, 1), name
     assert images.min() >= -1.0 and images.max() <= 1.0, name
+
+
+@pytest.mark.backend_independent
+def test_every_registered_architecture_has_training_tests():
+    # The fixture above trains the others; tests/test_architectures_resnet.py these.
+    assert set(SMALL) | set(RESNETS) == set(architectures.ARCHITECTURES)
 
 
 # ----------------------------------------------------------------------
@@ -196,6 +204,40 @@ def test_build_rejects_classes_for_unconditional_architectures():
 def test_build_rejects_conditional_without_classes():
     with pytest.raises(ValueError, match="num_classes"):
         architectures.build("acgan", base_filters=4)
+
+
+@pytest.mark.parametrize("image_shape", [(48, 48, 3), (32, 64, 3), (256, 256, 3), (64, 64, 4)])
+def test_build_refuses_an_unsupported_size_naming_the_supported_ones(image_shape):
+    with pytest.raises(ValueError, match=r"'dcgan'.*\[28, 32, 64, 128\].*\[1, 3\] channels"):
+        architectures.build("dcgan", image_shape, 8, base_filters=4)
+
+
+@pytest.mark.backend_independent
+def test_every_convolutional_architecture_documents_its_sizes():
+    assert set(architectures.SUPPORTED_SIZES) == set(architectures.ARCHITECTURES) - {"mlp"}
+
+
+def test_resolve_options_fills_defaults_and_resolves_auto_upsampling():
+    expected = architectures.DEFAULT_UPSAMPLING[keras.backend.backend()]
+    assert architectures.resolve_options("dcgan") == {"base_filters": 64, "upsampling": expected}
+    assert architectures.resolve_options("wgan_gp", upsampling="resize", base_filters=8) == {
+        "base_filters": 8, "upsampling": "resize", "normalization": "layer",
+    }
+    assert architectures.resolve_options("resnet") == {"base_filters": 128}
+
+
+def test_resolved_options_build_the_same_networks_as_auto():
+    # What the pipeline records must rebuild what it trained.
+    auto = architectures.build("dcgan", (28, 28, 1), 8, base_filters=4)["generator"]
+    resolved = architectures.build(
+        "dcgan", (28, 28, 1), 8, **architectures.resolve_options("dcgan", base_filters=4)
+    )["generator"]
+    assert [type(l).__name__ for l in auto.layers] == [type(l).__name__ for l in resolved.layers]
+
+
+def test_resolve_options_refuses_an_unknown_option_naming_the_known_ones():
+    with pytest.raises(ValueError, match=r"'resnet' does not take.*\['upsampling'\].*\['base_filters'\]"):
+        architectures.resolve_options("resnet", upsampling="resize")
 
 
 def test_build_rejects_an_option_the_architecture_lacks():

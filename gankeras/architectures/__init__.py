@@ -1,7 +1,8 @@
 """Networks for `gankeras.GAN`: functions returning Functional `keras.Model`s.
 
 Images are `[batch, H, W, C]` in [-1, 1]; sizes derive from `image_shape`.
-Pick by name with `build("dcgan", image_shape=(28, 28, 1), latent_dim=100)`.
+Pick by name with `build("dcgan", image_shape=(28, 28, 1), latent_dim=100)`;
+`resolve_options(name, **options)` spells out what `build` will use.
 """
 
 from gankeras.architectures.conditional import (  # noqa: F401
@@ -10,9 +11,19 @@ from gankeras.architectures.conditional import (  # noqa: F401
     conditional_generator,
 )
 from gankeras.architectures.dcgan import dcgan_discriminator, dcgan_generator  # noqa: F401
-from gankeras.architectures.layers import Maxout  # noqa: F401
+from gankeras.architectures.layers import (  # noqa: F401
+    ConditionalBatchNormalization,
+    GlobalSumPooling2D,
+    Maxout,
+)
 from gankeras.architectures.mlp import mlp_discriminator, mlp_generator  # noqa: F401
-from gankeras.architectures.registry import ARCHITECTURES, build  # noqa: F401
+from gankeras.architectures.registry import (  # noqa: F401
+    ARCHITECTURES,
+    SUPPORTED_SIZES,
+    build,
+    resolve_options,
+)
+from gankeras.architectures.resnet import resnet_discriminator, resnet_generator  # noqa: F401
 from gankeras.architectures.upsampling import DEFAULT_UPSAMPLING  # noqa: F401
 from gankeras.architectures.vaegan import vaegan_encoder  # noqa: F401
 from gankeras.architectures.wgan_gp import wgan_gp_critic  # noqa: F401
