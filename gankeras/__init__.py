@@ -9,6 +9,7 @@ __version__ = "0.1.0"
 
 from gankeras import (
     architectures,
+    augment,
     callbacks,
     data,
     distribute,
@@ -26,6 +27,7 @@ __all__ = [
     "TrainingConfig",
     "WeightClip",
     "architectures",
+    "augment",
     "callbacks",
     "data",
     "discriminator_rejection_sample",
