@@ -220,10 +220,12 @@ class ContrastiveEncoder:
     name = NAME
     resize = None  # the encoder runs at the data's own size
 
-    def __init__(self, model, fingerprint=None, config=None):
+    def __init__(self, model, fingerprint=None, config=None, loss_history=None):
         self.model = model
         self.fingerprint = fingerprint
         self.config = dict(config or {})
+        # NT-Xent loss (mean) over each tenth of training; [] when loaded.
+        self.loss_history = list(loss_history or [])
 
     @property
     def image_shape(self):
@@ -256,7 +258,8 @@ def train_contrastive_encoder(images, steps=300, batch_size=256, width=32, tempe
 
     Returns:
         A `ContrastiveEncoder` (fingerprint None; see
-        `load_or_train_contrastive_encoder`).
+        `load_or_train_contrastive_encoder`) whose `loss_history` holds the
+        mean loss of each tenth of the steps.
     """
     images = checks.check_images(images, "images", min_count=2)
     keras.utils.set_random_seed(seed)
@@ -287,13 +290,20 @@ def train_contrastive_encoder(images, steps=300, batch_size=256, width=32, tempe
     order = np.concatenate(
         [rng.permutation(len(images))[: per_epoch * batch_size] for _ in range(-(-steps // per_epoch))]
     )[: steps * batch_size]
-    trainer.fit(
-        images[order], np.zeros((len(order), 1), np.float32),
-        batch_size=batch_size, epochs=1, shuffle=False, verbose=0,
-    )
+    # Ten fits of a tenth of the steps each: the loss curve, 10 points.
+    losses = []
+    for chunk in np.array_split(np.arange(steps), min(10, steps)):
+        rows = order[chunk[0] * batch_size : (chunk[-1] + 1) * batch_size]
+        history = trainer.fit(
+            images[rows], np.zeros((len(rows), 1), np.float32),
+            batch_size=batch_size, epochs=1, shuffle=False, verbose=0,
+        )
+        losses.append(float(history.history["loss"][-1]))
     config = dict(steps=steps, batch_size=batch_size, width=width, temperature=temperature,
                   learning_rate=learning_rate, seed=seed)
-    return ContrastiveEncoder(encoder, config=config)
+    result = ContrastiveEncoder(encoder, config=config)
+    result.loss_history = losses
+    return result
 
 
 def code_fingerprint():
@@ -339,8 +349,10 @@ def load_or_train_contrastive_encoder(cache_dir, images, **training_kwargs):
     model_path = os.path.join(cache_dir, f"contrastive_encoder-{key}.keras")
     info_path = os.path.join(cache_dir, f"contrastive_encoder-{key}.json")
     if os.path.exists(model_path) and os.path.exists(info_path):
+        with open(info_path) as f:
+            info = json.load(f)
         model = keras.saving.load_model(model_path, compile=False)
-        return ContrastiveEncoder(model, fingerprint=key, config=config)
+        return ContrastiveEncoder(model, key, config, info.get("loss_history"))
     encoder = train_contrastive_encoder(images, **config)
     encoder.fingerprint = key
     os.makedirs(cache_dir, exist_ok=True)
@@ -349,5 +361,6 @@ def load_or_train_contrastive_encoder(cache_dir, images, **training_kwargs):
     os.replace(model_path + ".tmp.keras", model_path)
     with open(info_path, "w") as f:
         json.dump({"training": config, "num_images": int(len(images)),
-                   "image_shape": list(images.shape[1:])}, f, indent=2)
+                   "image_shape": list(images.shape[1:]),
+                   "loss_history": encoder.loss_history}, f, indent=2)
     return encoder
