@@ -16,13 +16,13 @@ no further scaling.
 
 Weights: a path to a Keras weights file of InceptionV3, with the classifier
 top (`include_top=True`: pool features and IS) or without (`include_top=False`:
-pool features only, no IS); or `"imagenet"`, which lets Keras download them
+pool features only, no IS; told apart by the 2048x1000 kernel of the top);
+or `"imagenet"`, which lets Keras download them
 (this needs the network; offline it fails with an error saying so).
 """
 
 import hashlib
 import os
-import warnings
 
 import keras
 import numpy as np
@@ -42,6 +42,23 @@ def _file_digest(path):
         for block in iter(lambda: f.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()[:16]
+
+
+def _has_top(path):
+    """Whether a weights file holds the classifier top: a 2048 x 1000 dense
+    kernel (Keras 3 `.weights.h5` and legacy `.h5` files alike)."""
+    import h5py
+
+    found = []
+    try:
+        with h5py.File(path, "r") as f:
+            f.visititems(lambda name, item: found.append(getattr(item, "shape", None) == (FEATURE_DIM, 1000)))
+    except OSError as error:
+        raise ValueError(
+            f"--inception_weights {path!r} is not an HDF5 weights file ({error}); expected "
+            "InceptionV3 weights saved by Keras (model.save_weights or Keras's ImageNet .h5)."
+        ) from error
+    return any(found)
 
 
 def _network(include_top, weights=None):
@@ -111,26 +128,17 @@ class InceptionExtractor:
                 "weights file of InceptionV3 (e.g. saved by model.save_weights, "
                 "or Keras's inception_v3_weights_tf_dim_ordering_tf_kernels*.h5)."
             )
-        errors = []
-        for include_top in (True, False):
-            net = _network(include_top)
-            # A file without the top fails to load into the network with it
-            # (after warning about it): keep only the warnings of a success.
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always")
-                try:
-                    net.load_weights(weights)
-                except Exception as error:  # h5py / Keras raise various types
-                    errors.append(f"include_top={include_top}: {str(error)[:300]}")
-                    continue
-            for warning in caught:
-                warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
-            return cls(_wrap(net, include_top), fingerprint=_file_digest(weights), batch_size=batch_size)
-        raise ValueError(
-            f"--inception_weights {weights!r} does not hold InceptionV3 weights "
-            "(keras.applications.InceptionV3 with or without the top). "
-            + " | ".join(errors)
-        )
+        include_top = _has_top(weights)
+        net = _network(include_top)
+        try:
+            net.load_weights(weights)
+        except Exception as error:  # h5py / Keras raise various types
+            raise ValueError(
+                f"--inception_weights {weights!r} does not hold InceptionV3 weights "
+                f"(keras.applications.InceptionV3, include_top={include_top}): "
+                f"{str(error)[:300]}"
+            ) from error
+        return cls(_wrap(net, include_top), fingerprint=_file_digest(weights), batch_size=batch_size)
 
     def preprocess(self, images):
         """float `[n, H, W, C]` in [-1, 1], C in {1, 3} -> `[n, 299, 299, 3]`."""
@@ -154,11 +162,16 @@ class InceptionExtractor:
             )
         features, logits = [], []
         for start in range(0, len(images), self.batch_size):
-            outputs = self.model(self.preprocess(images[start : start + self.batch_size]), training=False)
+            batch = images[start : start + self.batch_size]
+            count = len(batch)
+            # Every batch padded to batch_size: one compiled shape.
+            if count < self.batch_size:
+                batch = np.concatenate([batch, np.repeat(batch[-1:], self.batch_size - count, axis=0)])
+            outputs = self.model.predict_on_batch(ops.convert_to_numpy(self.preprocess(batch)))
             outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
-            features.append(ops.convert_to_numpy(outputs[0]).astype(np.float32))
+            features.append(np.asarray(outputs[0], np.float32)[:count])
             if self.has_logits:
-                logits.append(ops.convert_to_numpy(outputs[1]).astype(np.float32))
+                logits.append(np.asarray(outputs[1], np.float32)[:count])
         features = np.concatenate(features)
         return features, (np.concatenate(logits) if self.has_logits else None)
 
