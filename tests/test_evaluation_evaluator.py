@@ -73,13 +73,13 @@ def tiny_encoder(monkeypatch):
 
 
 def test_unlabelled_rgb_data_is_scored_in_label_free_features_and_blessed(tmp_path, tiny_encoder):
-    result, record, outputs, cache_dir = _run(tmp_path, labelled=False)
+    result, record, outputs, cache_dir = _run(tmp_path, labelled=False, encoder_steps=3)
     assert result["blessed"] and os.path.exists(outputs["blessing"].path("BLESSED"))
     metrics, protocol = record["metrics"], record["protocol"]
     for name in ("frechet_distance", "kernel_distance", "precision", "recall", "density", "coverage"):
         assert np.isfinite(metrics[name]), name
     assert "classifier_score" not in metrics and "classes_covered" not in metrics
-    assert protocol["extractor"] == "simclr_encoder"
+    assert protocol["extractor"] == "simclr_encoder" and protocol["extractor_config"]["steps"] == 3
     assert (protocol["num_real"], protocol["num_generated"]) == (160, 160)
     assert protocol["reference_split"] == "train" and protocol["image_shape"] == list(SHAPE)
     cached = sorted(os.listdir(cache_dir))

@@ -125,8 +125,10 @@ def evaluation_metrics(inputs, p):
     class coverage from its logits). Unlabelled data: a SimCLR encoder
     trained on the real training images (`gankeras.evaluation.contrastive`),
     the same distance metrics and no class metrics. Either is cached in
-    `p["cache_dir"]` per data fingerprint. With `p["inception_weights"]`
-    (a path or "imagenet"), also the `inception_*` metrics.
+    `p["cache_dir"]` per data fingerprint. Optional parameters:
+    `p["inception_weights"]` (a path or "imagenet") adds the `inception_*`
+    metrics; `p["encoder_steps"]` sets the encoder's training steps (default
+    `contrastive.DEFAULTS["steps"]`, 300).
 
     Raises:
         PipelineError: if the blessing metric does not exist for this data
@@ -153,18 +155,6 @@ def evaluation_metrics(inputs, p):
             f"Metrics that exist: {', '.join(shown)}. Pass e.g. --bless_metric=frechet_distance "
             "with a threshold on that scale."
         )
-    with open(inputs["model"].path("model_info.json")) as f:
-        model_info = json.load(f)
-    generator = keras.saving.load_model(inputs["model"].path("generator.keras"), compile=False)
-    to_float = lambda x: x.astype(np.float32) / 127.5 - 1.0  # noqa: E731
-    if labelled:
-        extractor = evaluation.load_or_train_domain_classifier(
-            p["cache_dir"], to_float(images), labels, to_float(test_images), test_labels
-        )
-    else:
-        extractor = evaluation.load_or_train_contrastive_encoder(
-            p["cache_dir"], to_float(images[:ENCODER_TRAIN_COUNT])
-        )
     inception = None
     if inception_weights:
         try:
@@ -176,6 +166,23 @@ def evaluation_metrics(inputs, p):
                 f"--bless_metric={p['metric']} needs InceptionV3 weights with the "
                 f"classifier top; {inception_weights} has none (pool features only)."
             )
+    with open(inputs["model"].path("model_info.json")) as f:
+        model_info = json.load(f)
+    generator = keras.saving.load_model(inputs["model"].path("generator.keras"), compile=False)
+    to_float = lambda x: x.astype(np.float32) / 127.5 - 1.0  # noqa: E731
+    try:
+        if labelled:
+            extractor = evaluation.load_or_train_domain_classifier(
+                p["cache_dir"], to_float(images), labels, to_float(test_images), test_labels
+            )
+        else:
+            # p["encoder_steps"] (optional): a smaller budget for tiny runs.
+            setup = {"steps": p["encoder_steps"]} if p.get("encoder_steps") else {}
+            extractor = evaluation.load_or_train_contrastive_encoder(
+                p["cache_dir"], to_float(images[:ENCODER_TRAIN_COUNT]), **setup
+            )
+    except ValueError as error:  # e.g. an image shape the extractor cannot take
+        raise PipelineError(f"The Evaluator cannot build its feature extractor: {error}") from error
     count = min(count, len(images))
     samples = report_lib.generate_samples(
         sources.from_generator_model(generator, model_info["num_classes"]), count
