@@ -10,6 +10,24 @@ generator (one image + 0.02 noise) and uniform noise. The same in the
 features of the untrained (randomly initialised) encoder shows what the
 training adds. Also prints the training time.
 
+Figures (JAX, 2 shared cores at load ~12, so training took 520 s; about
+70 s on a quiet machine), FD / KID / precision / recall / density /
+coverage / memorization ratio:
+
+    trained SimCLR encoder
+      held-out real   0.0173 -0.0002 0.887 0.892 1.020 0.826 0.996
+      train copies    0.0201 -0.0002 0.881 0.880 0.983 0.811 0.000
+      blurred         2.1200  0.0436 0.190 0.032 0.083 0.044 0.908
+      mode-dropped    1.9100  0.0362 0.884 0.759 1.001 0.560 0.934
+      collapsed      11.5931  0.1641 1.000 0.000 1.452 0.002 0.848
+      noise          44.9460  1.8597 0.000 0.000 0.000 0.000 2.573
+    untrained encoder
+      held-out real   0.0049 -0.0000 0.835 0.832 1.007 0.812
+      blurred         0.3691  0.0078 0.864 0.032 0.985 0.276
+      mode-dropped    0.0846  0.0010 0.849 0.597 1.012 0.583
+      collapsed       1.6764  0.0200 1.000 0.000 0.648 0.001
+      noise           1.4573  0.0250 0.016 0.000 0.007 0.001
+
 Usage:
     KERAS_BACKEND=jax python bench/label_free_ladder.py [--steps=300]
 """

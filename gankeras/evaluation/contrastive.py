@@ -15,6 +15,15 @@ jitter and random grayscale (the paper's "crop + colour" pair). Blur and
 noise are deliberately NOT among them: the encoder would learn to ignore
 exactly the defects (blurry or noisy samples) the metrics must see.
 
+Why trust these features (`bench/label_free_ladder.py`, JAX, default set-up,
+10,000 Fashion-MNIST training images, 2,000 images per rung; FD / density /
+coverage): held-out real 0.017 / 1.02 / 0.83, training copies 0.020 / 0.98 /
+0.81 (memorization ratio 0.00: flagged), mode-dropped (5 of 10 classes) 1.91
+/ 1.00 / 0.56, blurred (sigma 1 px) 2.12 / 0.08 / 0.04, collapsed 11.6 /
+1.45 / 0.002, uniform noise 44.9 / 0.0002 / 0.0002. The same untrained
+network orders noise (1.46) below collapse (1.68) and gives blurred images a
+real-like density (0.98): the training is what makes the features useful.
+
 Training is seeded and runs once per dataset: `load_or_train_contrastive_encoder`
 caches `<cache_dir>/contrastive_encoder-<key>.keras`, the key hashing the
 training images, the training set-up and this module's source code, so a
