@@ -10,9 +10,9 @@ generator (one image + 0.02 noise) and uniform noise. The same in the
 features of the untrained (randomly initialised) encoder shows what the
 training adds. Also prints the training time.
 
-Figures (JAX, 2 shared cores at load ~12, so training took 520 s; about
-70 s on a quiet machine), FD / KID / precision / recall / density /
-coverage / memorization ratio:
+Figures (JAX, 2 cores shared at load ~12: training took 520 s there; 200
+steps took 46 s at a lighter load), FD / KID / precision / recall /
+density / coverage / memorization ratio:
 
     trained SimCLR encoder
       held-out real   0.0173 -0.0002 0.887 0.892 1.020 0.826 0.996
