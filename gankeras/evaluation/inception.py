@@ -23,6 +23,7 @@ or `"imagenet"`, which lets Keras download them
 
 import hashlib
 import os
+import warnings
 
 import keras
 import numpy as np
@@ -130,14 +131,23 @@ class InceptionExtractor:
             )
         include_top = _has_top(weights)
         net = _network(include_top)
-        try:
-            net.load_weights(weights)
-        except Exception as error:  # h5py / Keras raise various types
+        # Keras warns about every mismatched layer before it raises: keep
+        # the warnings of a successful load only.
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                net.load_weights(weights)
+                failure = None
+            except Exception as error:  # h5py / Keras raise various types
+                failure = error
+        if failure is not None:
             raise ValueError(
                 f"--inception_weights {weights!r} does not hold InceptionV3 weights "
                 f"(keras.applications.InceptionV3, include_top={include_top}): "
-                f"{str(error)[:300]}"
-            ) from error
+                f"{str(failure)[:300]}"
+            ) from failure
+        for warning in caught:
+            warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
         return cls(_wrap(net, include_top), fingerprint=_file_digest(weights), batch_size=batch_size)
 
     def preprocess(self, images):
