@@ -5,7 +5,9 @@ samples, the first 10,000 train images the reference, the test split the
 held-out data (Parzen, memorization baseline); memorization searches the
 first 50,000 train images. Trains (or loads from `--cache_dir`) the
 domain classifier, then times feature extraction and each metric separately,
-and prints one line per step plus the total.
+and prints one line per step plus the total. `--label_free` also trains (or
+loads) the SimCLR encoder on 10,000 train images (default set-up) and times
+the label-free evaluation.
 
 Usage:
     KERAS_BACKEND=tensorflow python bench/evaluation_speed.py --cache_dir=/tmp/gankeras_classifiers
@@ -38,6 +40,8 @@ def main():
     parser.add_argument("--cache_dir", default="/tmp/gankeras_classifiers")
     parser.add_argument("--num_samples", type=int, default=10_000)
     parser.add_argument("--classifier_epochs", type=int, default=1)
+    parser.add_argument("--label_free", action="store_true",
+                        help="Also train (or load) the SimCLR encoder and time the label-free metrics.")
     args = parser.parse_args()
 
     scale = lambda x: x.astype(np.float32) / 127.5 - 1.0  # noqa: E731
@@ -63,6 +67,7 @@ def main():
     _timed("kernel_distance", lambda: evaluation.kernel_distance(real_f, fake_f), timings)
     _timed("classifier_score", lambda: evaluation.classifier_score(fake_l), timings)
     _timed("precision_recall (k=3)", lambda: evaluation.precision_recall(real_f, fake_f), timings)
+    _timed("density_coverage (k=5)", lambda: evaluation.density_coverage(real_f, fake_f), timings)
     _timed("class_coverage", lambda: evaluation.class_coverage(fake_l, evaluation.class_histogram(real_l)), timings)
     metric_keys = [k for k in timings if not k.startswith(("classifier (", "features"))]
     print(f"feature-space metrics on {n} samples: {sum(timings[k] for k in metric_keys):.2f} s "
@@ -79,6 +84,20 @@ def main():
     print(f"evaluate_samples, everything at once (features included): "
           f"{time.perf_counter() - start:.2f} s; load average {os.getloadavg()[0]:.1f}")
     print({k: (round(v, 4) if isinstance(v, float) else v) for k, v in report.metrics.items()})
+    if args.label_free:
+        encoder = _timed(
+            "SimCLR encoder (train or load from cache)",
+            lambda: evaluation.load_or_train_contrastive_encoder(args.cache_dir, train_x[:10_000]),
+            timings,
+        )
+        print(f"  encoder {encoder.fingerprint}, loss per tenth of training: "
+              f"{[round(v, 3) for v in encoder.loss_history]}")
+        _timed("encoder features of samples + reference",
+               lambda: (encoder.features(samples), encoder.features(reference)), timings)
+        start = time.perf_counter()
+        report = evaluate_samples(samples, reference, test_x, encoder, memorization_train=searched)
+        print(f"evaluate_samples, label-free: {time.perf_counter() - start:.2f} s")
+        print({k: (round(v, 4) if isinstance(v, float) else v) for k, v in report.metrics.items()})
 
 
 if __name__ == "__main__":

@@ -1,8 +1,11 @@
 """`python -m pipelines.evaluate` end to end, in a subprocess, on a tiny
-saved generator: it writes metrics.json and the four PNGs."""
+saved generator: it writes metrics.json and the four PNGs; on unlabelled
+IDX files it uses the label-free encoder (three PNGs, no class histogram)."""
 
+import gzip
 import json
 import os
+import struct
 import subprocess
 import sys
 
@@ -40,13 +43,14 @@ def classifier_dir(tmp_path_factory):
     return tmp_path_factory.mktemp("classifiers")
 
 
-def _run_cli(model_path, tmp_path, history, classifier_dir):
+def _run_cli(model_path, tmp_path, history, classifier_dir, idx_dir=FASHION_MNIST_DIR, extra=(),
+             expect_rc=0):
     output_dir = tmp_path / "report"
     command = [
         sys.executable, "-m", "pipelines.evaluate",
         f"--model={model_path}",
         f"--output_dir={output_dir}",
-        f"--idx_dir={FASHION_MNIST_DIR}",
+        f"--idx_dir={idx_dir}",
         f"--classifier_dir={classifier_dir}",
         "--classifier_train_count=2000",
         "--classifier_epochs=1",
@@ -54,12 +58,13 @@ def _run_cli(model_path, tmp_path, history, classifier_dir):
         "--num_samples=300",
         "--memorization_count=100",
         f"--history={history}",
+        *extra,
     ]
     env = dict(os.environ, KERAS_BACKEND=keras.backend.backend(), TF_CPP_MIN_LOG_LEVEL="3",
                OMP_NUM_THREADS="1")
     result = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stderr[-3000:]
-    return output_dir
+    assert result.returncode == expect_rc, result.stderr[-3000:]
+    return output_dir if expect_rc == 0 else result
 
 
 def _assert_report(output_dir):
@@ -105,3 +110,50 @@ def test_cli_reports_a_missing_model_as_an_error_line(tmp_path):
                             env=dict(os.environ, KERAS_BACKEND=keras.backend.backend()))
     assert result.returncode == 1
     assert "error: --model" in result.stderr and "does not exist" in result.stderr
+
+
+def _unlabelled_idx_dir(directory, train_count=600, test_count=300):
+    """Fashion-MNIST images without any labels file (train and t10k)."""
+    from gankeras.data import load_idx
+
+    os.makedirs(directory)
+    for split, prefix, count in (("train", "train", train_count), ("test", "t10k", test_count)):
+        images, _ = load_idx(FASHION_MNIST_DIR, split, with_labels=False)
+        images = images[:count, :, :, 0]
+        with gzip.open(os.path.join(directory, f"{prefix}-images-idx3-ubyte.gz"), "wb") as f:
+            f.write(struct.pack(">IIII", 0x803, count, 28, 28) + images.tobytes())
+    return directory
+
+
+def test_cli_evaluates_unlabelled_data_in_label_free_features(tmp_path, classifier_dir):
+    model_path = tmp_path / "generator.keras"
+    _tiny_generator().save(model_path)
+    history = tmp_path / "log.csv"
+    _write_csv_log(history)
+    idx_dir = _unlabelled_idx_dir(str(tmp_path / "unlabelled"))
+    output_dir = _run_cli(model_path, tmp_path, history, classifier_dir, idx_dir=idx_dir,
+                          extra=["--encoder_steps=5", "--reference_count=300"])
+    expected = sorted(["metrics.json"] + [name for name in PNGS if name != "class_histogram.png"])
+    assert sorted(os.listdir(output_dir)) == expected
+    with open(output_dir / "metrics.json") as f:
+        report = json.load(f)
+    metrics, protocol = report["metrics"], report["protocol"]
+    for name in ("frechet_distance", "kernel_distance", "precision", "recall", "density", "coverage",
+                 "memorization_ratio"):
+        assert np.isfinite(metrics[name]), name
+    assert "classifier_score" not in metrics and "generated_class_histogram" not in report
+    assert protocol["extractor"] == "simclr_encoder" and protocol["extractor_config"]["steps"] == 5
+    assert (protocol["num_real"], protocol["num_generated"], protocol["reference_split"]) == (300, 300, "train")
+    assert any(protocol["extractor_fingerprint"] in name for name in os.listdir(classifier_dir))
+
+
+def test_cli_refuses_the_classifier_on_unlabelled_data_with_an_error_line(tmp_path, classifier_dir):
+    model_path = tmp_path / "generator.keras"
+    _tiny_generator().save(model_path)
+    history = tmp_path / "log.csv"
+    _write_csv_log(history)
+    idx_dir = _unlabelled_idx_dir(str(tmp_path / "unlabelled"), train_count=50, test_count=20)
+    result = _run_cli(model_path, tmp_path, history, classifier_dir, idx_dir=idx_dir,
+                      extra=["--features=classifier"], expect_rc=1)
+    assert "error: --features=classifier needs class labels" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -54,11 +54,24 @@ class DomainClassifier:
         model: a model from `build_domain_classifier` (outputs
             `[features, logits]`).
         test_accuracy: accuracy on the dataset's test split, in [0, 1].
+        fingerprint: the cache key (training data + set-up), or None.
     """
 
-    def __init__(self, model, test_accuracy=None):
+    name = "domain_classifier"
+    resize = None  # runs at the data's own size
+
+    def __init__(self, model, test_accuracy=None, fingerprint=None):
         self.model = model
         self.test_accuracy = None if test_accuracy is None else float(test_accuracy)
+        self.fingerprint = fingerprint
+
+    @property
+    def feature_dim(self):
+        return int(self.model.outputs[0].shape[-1])
+
+    def features(self, images, batch_size=500):
+        """float32 `[n, feature_dim]`: the penultimate activations."""
+        return self.features_and_logits(images, batch_size)[0]
 
     @property
     def image_shape(self):
@@ -182,10 +195,11 @@ def load_or_train_domain_classifier(
         with open(info_path) as f:
             info = json.load(f)
         model = keras.saving.load_model(model_path, compile=False)
-        return DomainClassifier(model, info["test_accuracy"])
+        return DomainClassifier(model, info["test_accuracy"], fingerprint=key)
     classifier = train_domain_classifier(
         train_images, train_labels, test_images, test_labels, **training_kwargs
     )
+    classifier.fingerprint = key
     os.makedirs(cache_dir, exist_ok=True)
     # Write then rename, so an interrupted run never leaves a partial cache.
     # A failed write (a full disk) removes its temporary file.

@@ -1,10 +1,13 @@
 """Evaluator: scores the trained generator and decides whether to bless it.
 
-The metrics are `gankeras.evaluation.evaluate_generator`'s (Fréchet and
-kernel distances, classifier score, precision/recall, class coverage in the
-feature space of a domain classifier trained on the dataset, as TF-GAN does
-for MNIST; Parzen and memorization in pixel space). The classifier is
-trained once per dataset and cached (`load_or_train_domain_classifier`).
+The metrics are `gankeras.evaluation.evaluate_samples`'s: Fréchet and
+kernel distances, precision/recall and density/coverage in the features of
+an extractor fitted to the dataset — for labelled data a domain classifier
+(as TF-GAN does for MNIST; adds the classifier score and class coverage),
+for unlabelled data a label-free SimCLR encoder trained on the real
+training images — plus Parzen and memorization in pixel space, and the
+`inception_*` metrics when InceptionV3 weights are given. The extractor is
+trained once per dataset fingerprint and cached in `cache_dir`.
 
 Like TFX's Evaluator, the candidate is "blessed" (a `BLESSED` file in the
 `blessing` artifact, else `NOT_BLESSED` with the reasons) only if its
@@ -14,7 +17,9 @@ evaluation stored with the version currently pushed (`<serving_dir>/
 Evaluator runs.
 
 Outputs:
-- `evaluation/metrics.json`: every metric, the blessing metric, the baseline.
+- `evaluation/metrics.json`: every metric, the blessing metric, the baseline,
+  and the protocol (extractor, its fingerprint, resize, number of real and
+  generated images, reference split).
 - `blessing/BLESSED` or `blessing/NOT_BLESSED`.
 """
 
@@ -123,38 +128,107 @@ def decide_blessing(metric, value, threshold, baseline=None):
     return not reasons, reasons
 
 
-def run_evaluator(inputs, outputs, p):
+# Real images read (bounded, whatever the dataset's size): the domain
+# classifier trains on up to 60,000 (all of MNIST's train split, as before),
+# the label-free encoder on up to 10,000; up to 10,000 held-out images.
+CLASSIFIER_TRAIN_COUNT = 60_000
+ENCODER_TRAIN_COUNT = 10_000
+TEST_COUNT = 10_000
+
+
+def evaluation_metrics(inputs, p):
+    """The metric part of the Evaluator: `(metrics, protocol)`.
+
+    Labelled data (train and test labels): the domain classifier (FD, KID,
+    precision/recall, density/coverage in its features; classifier score,
+    class coverage from its logits). Unlabelled data: a SimCLR encoder
+    trained on the real training images (`gankeras.evaluation.contrastive`),
+    the same distance metrics and no class metrics. Either is cached in
+    `p["cache_dir"]` per data fingerprint. Optional parameters:
+    `p["inception_weights"]` (a path or "imagenet") adds the `inception_*`
+    metrics; `p["encoder_steps"]` sets the encoder's training steps (default
+    `contrastive.DEFAULTS["steps"]`, 300).
+
+    Raises:
+        PipelineError: if the blessing metric does not exist for this data
+            (checked before any training), naming the metrics that do.
+    """
     import keras
 
     from gankeras import evaluation
+    from gankeras.evaluation import report as report_lib
     from gankeras.evaluation import sources
 
-    images, labels, stats = example_gen.load_examples(inputs["examples"])
-    test_images, test_labels, _ = example_gen.load_examples(inputs["examples"], "test")
-    if labels is None or test_labels is None:
+    inception_weights = p.get("inception_weights")
+    count = int(p["num_samples"])
+    test_images, test_labels, _ = example_gen.load_examples(inputs["examples"], "test", limit=TEST_COUNT)
+    train_count = CLASSIFIER_TRAIN_COUNT if test_labels is not None else ENCODER_TRAIN_COUNT
+    images, labels, stats = example_gen.load_examples(
+        inputs["examples"], "train", limit=max(count, train_count)
+    )
+    labelled = labels is not None and test_labels is not None
+    available = report_lib.metric_names(labelled, inception=bool(inception_weights), inception_logits=True)
+    if p["metric"] not in available:
+        shown = [name for name in available if name in BLESSING_METRICS] or available
         raise PipelineError(
-            "The Evaluator's domain classifier needs class labels; the dataset "
-            f"({stats['source']}) has none."
+            f"The blessing metric {p['metric']!r} does not exist for this data "
+            f"({stats['source']}, {'labelled' if labelled else 'unlabelled: label-free SimCLR features'}). "
+            f"Metrics that exist: {', '.join(shown)}. Pass e.g. --bless_metric=frechet_distance "
+            "with a threshold on that scale."
         )
+    inception = None
+    if inception_weights:
+        try:
+            inception = evaluation.InceptionExtractor.from_weights(inception_weights)
+        except ValueError as error:
+            raise PipelineError(str(error)) from error
+        if p["metric"].startswith("inception_score") and not inception.has_logits:
+            raise PipelineError(
+                f"--bless_metric={p['metric']} needs InceptionV3 weights with the "
+                f"classifier top; {inception_weights} has none (pool features only)."
+            )
     with open(inputs["model"].path("model_info.json")) as f:
         model_info = json.load(f)
     generator = keras.saving.load_model(inputs["model"].path("generator.keras"), compile=False)
     to_float = lambda x: x.astype(np.float32) / 127.5 - 1.0  # noqa: E731
-    classifier = evaluation.load_or_train_domain_classifier(
-        p["cache_dir"], to_float(images), labels, to_float(test_images), test_labels
+    try:
+        if labelled:
+            extractor = evaluation.load_or_train_domain_classifier(
+                p["cache_dir"], to_float(images), labels, to_float(test_images), test_labels
+            )
+        else:
+            # p["encoder_steps"] (optional): a smaller budget for tiny runs.
+            setup = {"steps": p["encoder_steps"]} if p.get("encoder_steps") else {}
+            extractor = evaluation.load_or_train_contrastive_encoder(
+                p["cache_dir"], to_float(images[:ENCODER_TRAIN_COUNT]), **setup
+            )
+    except ValueError as error:  # e.g. an image shape the extractor cannot take
+        raise PipelineError(f"The Evaluator cannot build its feature extractor: {error}") from error
+    count = min(count, len(images))
+    samples = report_lib.generate_samples(
+        sources.from_generator_model(generator, model_info["num_classes"]), count
     )
-    count = min(p["num_samples"], len(images))
-    metrics = evaluation.evaluate_generator(
-        sources.from_generator_model(generator, model_info["num_classes"]),
-        to_float(images[:count]),
-        to_float(test_images),
-        classifier,
-        num_samples=count,
+    report = report_lib.evaluate_samples(
+        samples, to_float(images[:count]), to_float(test_images), extractor, inception=inception
     )
+    metrics = report.metrics
+    if metrics.get(p["metric"]) is None:
+        raise PipelineError(
+            f"The blessing metric {p['metric']} could not be computed: "
+            f"{report.protocol.get('inception', {}).get('frechet_distance', 'no value')}. "
+            "Raise --eval_samples or bless on another metric."
+        )
+    return metrics, report.protocol
+
+
+def run_evaluator(inputs, outputs, p):
+    metrics, protocol = evaluation_metrics(inputs, p)
     value = float(metrics[p["metric"]])
     baseline = p["baseline"]
     blessed, reasons = decide_blessing(p["metric"], value, p["threshold"], baseline)
-    record = dict(metric=p["metric"], value=value, metrics=metrics, baseline=baseline)
+    record = dict(
+        metric=p["metric"], value=value, metrics=metrics, baseline=baseline, protocol=protocol
+    )
     with open(outputs["evaluation"].path("metrics.json"), "w") as f:
         json.dump(record, f, indent=2)
     name = "BLESSED" if blessed else "NOT_BLESSED"
