@@ -82,6 +82,39 @@ def load_examples(artifact, split="train"):
     return images, labels, stats
 
 
+def training_examples(artifact, with_labels):
+    """The training split as a dataset of single examples.
+
+    The Trainer's only way into the examples (it batches them with
+    `gankeras.data.pipeline.finish`), so the storage behind an `examples`
+    artifact can change without touching the Trainer.
+
+    Args:
+        artifact: an ExampleGen `examples` artifact.
+        with_labels: yield `(image, label)` pairs instead of images.
+
+    Returns:
+        `(dataset, count)`: a `tf.data.Dataset` of uint8 images `[H, W, C]`
+        (or `(image, label int32 [])` pairs) in the stored order, and its
+        number of examples.
+
+    Raises:
+        PipelineError: labels asked for, but the artifact has none.
+    """
+    import tensorflow as tf
+
+    images, labels, _ = load_examples(artifact)
+    if not with_labels:
+        return tf.data.Dataset.from_tensor_slices(images), int(images.shape[0])
+    if labels is None:
+        raise PipelineError(
+            "A conditional GAN needs labelled examples; the dataset has none. "
+            "Use a labelled source or drop --conditional."
+        )
+    dataset = tf.data.Dataset.from_tensor_slices((images, labels.astype(np.int32)))
+    return dataset, int(images.shape[0])
+
+
 def _load(parameters):
     from gankeras import data
 
