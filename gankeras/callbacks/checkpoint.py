@@ -204,22 +204,6 @@ def check_compatible(gan, manifest, path):
     """Raises `CheckpointMismatchError` naming every difference between the
     checkpoint at `path` and `gan` (variable shapes, loss, options)."""
     problems = []
-    variables = checkpoint_variables(gan)
-    saved = manifest["variables"]
-    if len(saved) != len(variables):
-        problems.append(
-            f"the checkpoint holds {len(saved)} variables, the model has "
-            f"{len(variables)} (networks, optimizers or replay buffer differ)"
-        )
-    for i, (entry, v) in enumerate(zip(saved, variables)):
-        if tuple(entry["shape"]) != tuple(v.shape):
-            problems.append(
-                f"variable #{i} is {entry['path']!r} of shape "
-                f"{tuple(entry['shape'])} in the checkpoint but {v.path!r} of "
-                f"shape {tuple(v.shape)} in the model"
-            )
-            if len(problems) >= 5:
-                break
     expected = manifest["signature"]
     received = training_signature(gan)
     for key in sorted(set(expected) | set(received)):
@@ -227,6 +211,22 @@ def check_compatible(gan, manifest, path):
             problems.append(
                 f"{key}: checkpoint has {_describe(expected.get(key), received.get(key))}"
             )
+    variables = checkpoint_variables(gan)
+    saved = manifest["variables"]
+    if len(saved) != len(variables):
+        problems.append(
+            f"the checkpoint holds {len(saved)} variables, the model has "
+            f"{len(variables)} (networks, optimizers or replay buffer differ)"
+        )
+    shapes = [
+        f"variable #{i} is {entry['path']!r} of shape {tuple(entry['shape'])} "
+        f"in the checkpoint but {v.path!r} of shape {tuple(v.shape)} in the model"
+        for i, (entry, v) in enumerate(zip(saved, variables))
+        if tuple(entry["shape"]) != tuple(v.shape)
+    ]
+    if shapes:
+        more = f" (and {len(shapes) - 1} more of another shape)" if len(shapes) > 1 else ""
+        problems.append(shapes[0] + more)
     if problems:
         raise CheckpointMismatchError(path, problems, manifest.get("backend"))
 
