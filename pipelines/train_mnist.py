@@ -58,8 +58,9 @@ flags.DEFINE_enum("strategy", _D.strategy, list(STRATEGIES), "Distribution engin
     "(tf.distribute.MirroredStrategy / keras DataParallel); --batch_size is then the global batch.")
 flags.DEFINE_enum("precision", _D.precision, list(PRECISIONS),
                   "Keras dtype policy of the networks: 'mixed_bfloat16' computes in bfloat16 "
-                  "with float32 weights and losses (1.7x faster on CPUs with AMX-BF16 at the "
-                  "same FD: bench/mixed_precision_quality.py).")
+                  "with float32 weights and losses. Faster only on CPUs with native bfloat16 "
+                  "(AMX-BF16 / AVX512-BF16: 1.6-1.7x in bench/mixed_precision_quality.py); "
+                  "slower than float32 elsewhere (the run says which applies).")
 flags.DEFINE_integer("verbose", _D.verbose, "Keras progress: 0 silent, 1 bar, 2 line/epoch.")
 flags.DEFINE_integer("eval_samples", _D.eval_samples, "Images generated for evaluation.")
 flags.DEFINE_enum("bless_metric", _D.bless_metric,

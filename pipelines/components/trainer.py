@@ -61,8 +61,17 @@ def build_gan(p, image_shape, num_classes):
     theirs, also in the saved `generator.keras`."""
     import keras
 
+    precision = p.get("precision", "float32")
+    if precision == "mixed_bfloat16":
+        from gankeras import hardware
+
+        if not hardware.native_bfloat16():
+            print(
+                f"  note: --precision=mixed_bfloat16 on a CPU without native bfloat16 "
+                f"({hardware.describe()}): it trains, but slower than float32 here."
+            )
     previous = keras.mixed_precision.global_policy().name
-    keras.mixed_precision.set_global_policy(p.get("precision", "float32"))
+    keras.mixed_precision.set_global_policy(precision)
     try:
         return _build_gan(p, image_shape, num_classes)
     finally:
