@@ -14,7 +14,8 @@ BACKEND = keras.backend.backend()
 # gets its share of this machine's cores (1 per worker with `-n 2` on 2
 # cores; more on a bigger machine), so workers do not contend for cores.
 WORKERS = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
-THREADS = max(1, (os.cpu_count() or 1) // max(1, WORKERS))
+CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+THREADS = max(1, CORES // max(1, WORKERS))
 if BACKEND == "torch":
     import torch
 
