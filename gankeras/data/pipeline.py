@@ -18,8 +18,11 @@ Two shapes of result:
   `fit(dataset, epochs=n)` expects; reshuffled each time it is iterated, from
   a sequence that starts again in every process.
 - `finish(..., start_batch=k)`: an endless stream of batches whose batch `k`
-  is a pure function of `(seed, k)`: pass `p` over the data is shuffled
-  with a seed derived from `(seed, p)` and the passes follow each other
+  is a pure function of `(seed, k)`: pass `p` over the data is put in the
+  order of stateless random keys drawn from `(seed, p)` (in windows of
+  `shuffle_buffer` examples; by default one window, the whole data, so a
+  uniform permutation; TensorFlow's global seed plays no part), and the
+  passes follow each other
   without a gap (a batch can straddle two passes). Starting at `k` gives
   exactly the batches an uninterrupted stream gives from its `k`-th on, so a
   resumed run (`start_batch` = batches already trained on) sees the same
@@ -101,7 +104,8 @@ def finish(
         shuffle: whether to shuffle (reshuffled every epoch).
         seed: int seed of the shuffle, so runs see the same order of batches.
         shuffle_buffer: shuffle buffer size; `None` means the whole dataset
-            when its size is known (a uniform shuffle), else 10,000.
+            when its size is known (a uniform shuffle), else 10,000. With
+            `start_batch`, the window that is permuted at a time.
         drop_remainder: drop the last partial batch, so every batch has the
             same static shape (no re-tracing under `jit_compile`, and batch
             statistics are never computed on a handful of images).
@@ -199,15 +203,24 @@ def _stream(dataset, count, value_range, batch_size, shuffle, seed,
     base = dataset
 
     def one_pass(pass_index):
-        # A fresh shuffle per pass, seeded from (seed, pass) only: no state
-        # carried from earlier passes or earlier processes. (TensorFlow
-        # combines an op seed with its global seed, which
-        # `keras.utils.set_random_seed` sets; the Trainer sets it from --seed.)
+        # Windows of `buffer` examples (the whole data by default), each put
+        # in the order of stateless random keys drawn from (seed, pass,
+        # window): no state carried from earlier passes or processes, and
+        # TensorFlow's global seed plays no part.
         if not shuffle:
             return base
-        return base.shuffle(
-            buffer, seed=pass_seed(seed, pass_index), reshuffle_each_iteration=False
-        )
+        pass_key = pass_seed(seed, pass_index)
+
+        def permute(window_index, window):
+            size = tf.shape(tf.nest.flatten(window)[0])[0]
+            keys = tf.random.stateless_uniform(  # full-range int64 keys
+                [size], seed=tf.stack([pass_key, window_index]),
+                minval=None, maxval=None, dtype=tf.int64,
+            )
+            order = tf.argsort(keys, stable=True)
+            return tf.nest.map_structure(lambda t: tf.gather(t, order), window)
+
+        return base.batch(buffer).enumerate().map(permute).unbatch()
 
     examples = tf.data.Dataset.counter(start=first_pass).flat_map(one_pass)
     examples = examples.skip(offset)
