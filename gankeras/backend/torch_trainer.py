@@ -103,8 +103,6 @@ def conv_with_contiguous_kernel_gradients(conv):
     backward pass works on torch's native CPU kernels (see above)."""
     import functools
 
-    from keras.src.backend.config import standardize_data_format
-
     @functools.wraps(conv)
     def wrapped(inputs, kernel, strides=1, padding="valid", data_format=None, dilation_rate=1):
         kernel_tensor = keras.ops.convert_to_tensor(kernel)
@@ -113,7 +111,7 @@ def conv_with_contiguous_kernel_gradients(conv):
             one_output
             and torch.is_grad_enabled()
             and not kernel_tensor.is_cuda
-            and standardize_data_format(data_format) == "channels_last"
+            and (data_format or keras.config.image_data_format()) == "channels_last"
             and _torch_uses_native_conv(keras.ops.convert_to_tensor(inputs), kernel_tensor)
         ):
             padded = torch.cat([kernel_tensor, torch.zeros_like(kernel_tensor)], dim=-1)
