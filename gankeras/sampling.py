@@ -7,7 +7,8 @@ plain integer arithmetic, it gives bit-identical latents in numpy, on every
 Keras backend and inside the exported TensorFlow SavedModel
 (`gankeras.export` implements the same arithmetic in TensorFlow), so
 `gan.generate(seeds=[7])` and a serving request for seed 7 draw the same
-image.
+image. Seeds are int64 `[n]`; all 64 bits are hashed (`seed_keys`), and
+any other shape or dtype is refused here and in the SavedModel alike.
 """
 
 import dataclasses
@@ -29,11 +30,64 @@ def hash32(x):
     return x
 
 
+def check_seeds(seeds):
+    """Returns `seeds` as an int64 array `[n]`, or raises.
+
+    Seeds are integers in the int64 range, one per latent, as a 1-D array:
+    a batch of seeds is `[n]`, never `[n, 1]` or a scalar (the SavedModel's
+    `generate_from_seeds` takes the same `[n]`).
+
+    Raises:
+        ValueError: naming the received shape, dtype or value.
+    """
+    array = np.asarray(seeds)
+    if array.dtype == object:
+        try:
+            array = np.asarray(seeds, dtype=np.int64)
+        except (OverflowError, TypeError, ValueError):
+            raise ValueError(
+                "Expected integer seeds in [-2**63, 2**63). Received values "
+                "outside the int64 range or not integers."
+            ) from None
+    if array.ndim != 1:
+        raise ValueError(
+            f"Expected seeds of shape [n] (one integer per latent). Received "
+            f"shape {array.shape}; pass e.g. [7] for a single seed and "
+            "np.ravel(seeds) to flatten."
+        )
+    if not np.issubdtype(array.dtype, np.integer):
+        raise ValueError(
+            f"Expected integer seeds. Received dtype {array.dtype}; pass "
+            "whole numbers (e.g. np.arange(n))."
+        )
+    if array.dtype == np.uint64 and array.size and array.max() >= 2**63:
+        raise ValueError(
+            "Expected integer seeds in [-2**63, 2**63). Received "
+            f"{int(array.max())}."
+        )
+    return array.astype(np.int64)
+
+
+def seed_keys(seeds):
+    """The 32-bit key of each int64 seed: `low ^ hash32(high)`, where `low`
+    and `high` are the low and high 32 bits of the two's-complement value.
+
+    Every bit of the seed counts, and seeds in [0, 2**32) keep their own
+    value as key (hash32(0) == 0), so their latents are what they always
+    were. Distinct seeds in [0, 2**32) never share a latent; two arbitrary
+    int64 seeds do with probability 2**-32 (the key has 32 bits).
+    """
+    bits = np.asarray(seeds, dtype=np.int64).astype(np.uint64)
+    low = bits & _MASK
+    high = (bits >> np.uint64(32)) & _MASK
+    return low ^ hash32(high)
+
+
 def uniforms_from_seeds(seeds, count):
     """`[n, count]` float64 uniforms in (0, 1): element j of seed s is
-    `(hash32(hash32(s) + j) + 0.5) / 2**32`."""
-    seeds = np.asarray(seeds, dtype=np.int64).reshape(-1, 1)
-    base = hash32(seeds.astype(np.uint64) & _MASK)
+    `(hash32(hash32(seed_keys(s)) + j) + 0.5) / 2**32`."""
+    keys = seed_keys(check_seeds(seeds)).reshape(-1, 1)
+    base = hash32(keys)
     counters = np.arange(count, dtype=np.uint64).reshape(1, -1)
     bits = hash32((base + counters) & _MASK)
     return (bits.astype(np.float64) + 0.5) / 2.0**32
@@ -43,11 +97,16 @@ def latents_from_seeds(seeds, latent_dim):
     """Standard-normal latents, one row per integer seed.
 
     Args:
-        seeds: int array `[n]` (values taken modulo 2**32).
+        seeds: int array `[n]`, values in the int64 range; all 64 bits
+            matter (0, 2**32 and -2**63 are three different latents).
         latent_dim: size of each latent vector.
 
     Returns:
         float32 array `[n, latent_dim]`, each entry ~ N(0, 1).
+
+    Raises:
+        ValueError: seeds that are not a 1-D integer array in the int64
+            range.
     """
     half = (int(latent_dim) + 1) // 2
     u = uniforms_from_seeds(seeds, 2 * half)

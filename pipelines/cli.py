@@ -83,8 +83,9 @@ def define_flags(**defaults):
                       "then the global batch.")
     flags.DEFINE_enum("precision", d("precision"), list(PRECISIONS),
                       "Keras dtype policy of the networks: 'mixed_bfloat16' computes in bfloat16 "
-                      "with float32 weights and losses (1.7x faster on CPUs with AMX-BF16 at the "
-                      "same FD: bench/mixed_precision_quality.py).")
+                      "with float32 weights and losses. Faster only on CPUs with native bfloat16 "
+                      "(AMX-BF16 / AVX512-BF16: 1.6-1.7x in bench/mixed_precision_quality.py); "
+                      "slower than float32 elsewhere (the run says which applies).")
     flags.DEFINE_integer("verbose", d("verbose"), "Keras progress: 0 silent, 1 bar, 2 line/epoch.")
     # Evaluation, serving, orchestration.
     flags.DEFINE_integer("eval_samples", d("eval_samples"), "Images generated for evaluation.")

@@ -10,17 +10,21 @@ import pytest  # noqa: E402
 
 BACKEND = keras.backend.backend()
 
-# Tests run tiny models in parallel pytest workers (`-n 2` on 2 cores): one
-# intra-op thread per worker beats two threads contending per worker.
+# Tests run tiny models, often in parallel pytest-xdist workers: each worker
+# gets its share of this machine's cores (1 per worker with `-n 2` on 2
+# cores; more on a bigger machine), so workers do not contend for cores.
+WORKERS = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+THREADS = max(1, CORES // max(1, WORKERS))
 if BACKEND == "torch":
     import torch
 
-    torch.set_num_threads(1)
+    torch.set_num_threads(THREADS)
 elif BACKEND == "tensorflow":
     import tensorflow as tf
 
     try:
-        tf.config.threading.set_intra_op_parallelism_threads(1)
+        tf.config.threading.set_intra_op_parallelism_threads(THREADS)
     except RuntimeError:  # TensorFlow already initialised its thread pools.
         pass
 

@@ -18,10 +18,12 @@ import numpy as np
 import pytest
 
 import gankeras
+from gankeras.callbacks import checkpoint as checkpoint_module
 from gankeras.callbacks.checkpoint import (
     CheckpointMismatchError,
     GANCheckpoint,
     list_checkpoints,
+    read_history,
     resume_or_start,
 )
 
@@ -180,12 +182,97 @@ def test_checkpoint_of_other_options_names_the_option(tmp_path):
         resume_or_start(gan, str(tmp_path), verbose=0)
 
 
-@pytest.mark.backend_independent
 def test_unwritable_directory_fails_before_training(tmp_path):
     blocker = tmp_path / "a_file"
     blocker.write_text("not a directory")
+    gan = make_gan()
     with pytest.raises(OSError, match="Cannot write checkpoints to"):
-        GANCheckpoint(str(blocker / "checkpoints"))
+        gan.fit(data(), batch_size=BATCH, epochs=1, verbose=0,
+                callbacks=[GANCheckpoint(str(blocker / "checkpoints"))])
+    assert step_count(gan) == 0
+
+
+@pytest.mark.backend_independent
+def test_deserializing_touches_no_file(tmp_path):
+    # What a crafted .keras file naming the callback would run.
+    config = keras.saving.serialize_keras_object(GANCheckpoint(tmp_path / "a" / "b"))
+    callback = keras.saving.deserialize_keras_object(config)
+    assert isinstance(callback, GANCheckpoint)
+    assert os.listdir(tmp_path) == []
+
+
+def test_the_directory_is_made_when_training_starts(tmp_path):
+    directory = tmp_path / "new" / "checkpoints"
+    callback = GANCheckpoint(directory)
+    assert not os.path.exists(tmp_path / "new")
+    make_gan().fit(data(), batch_size=BATCH, epochs=1, verbose=0, callbacks=[callback])
+    assert [os.path.basename(p) for p in list_checkpoints(directory)] == ["ckpt-000001"]
+
+
+def test_a_save_leaves_other_live_processes_temporary_folders_alone(tmp_path):
+    host = checkpoint_module._host()
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    live = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        # Another process's save in progress, one killed mid-save, and a
+        # name this module never writes.
+        in_progress = tmp_path / f".tmp-ckpt-000002-{live.pid}-0123abcd-{host}"
+        killed = tmp_path / f".tmp-ckpt-000001-{dead.pid}-89abcdef-{host}"
+        foreign = tmp_path / ".tmp-ckpt-000004-1"
+        for folder in (in_progress, killed, foreign):
+            os.makedirs(folder)
+            (folder / "variables.npz").write_bytes(b"partial")
+        make_gan().fit(data(), batch_size=BATCH, epochs=2, verbose=0,
+                       callbacks=[GANCheckpoint(tmp_path, keep=1)])
+        left = sorted(n for n in os.listdir(tmp_path) if n.startswith(".tmp"))
+        assert left == sorted([in_progress.name, foreign.name])
+        assert (in_progress / "variables.npz").read_bytes() == b"partial"
+    finally:
+        live.kill()
+        live.wait()
+
+
+def test_a_failed_save_removes_its_own_temporary_folder(tmp_path, monkeypatch):
+    gan = make_gan()
+    callback = GANCheckpoint(tmp_path)
+    callback.set_model(gan)
+
+    def full_disk(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(checkpoint_module, "_sha256", full_disk)
+    with pytest.raises(OSError, match="No space left"):
+        callback.save(1)
+    assert os.listdir(tmp_path) == []
+
+
+def test_incompatible_checkpoint_error_is_one_line_saying_why_and_what_to_do(tmp_path):
+    make_and_save(tmp_path, make_gan(width=8))
+    with pytest.raises(CheckpointMismatchError) as caught:
+        resume_or_start(make_gan(width=16, loss="hinge"), str(tmp_path), verbose=0)
+    message = str(caught.value)
+    assert "\n" not in message
+    assert message.startswith(f"cannot resume from the checkpoint {tmp_path / 'ckpt-000001'}")
+    assert "loss: checkpoint has 'non_saturating', the model has 'hinge'" in message
+    assert "train into a new directory" in message
+    assert caught.value.directory == str(tmp_path)
+    assert any("shape (2, 8)" in p for p in caught.value.problems)
+
+
+def test_history_of_a_resumed_run_is_the_whole_history(tmp_path):
+    keras.utils.set_random_seed(0)
+    first = make_gan()
+    logs = first.fit(data(), batch_size=BATCH, shuffle=False, epochs=2, verbose=0,
+                     callbacks=[GANCheckpoint(tmp_path)]).history
+    resumed = make_gan()
+    assert resume_or_start(resumed, str(tmp_path), verbose=0) == 2
+    later = resumed.fit(data(), batch_size=BATCH, shuffle=False, epochs=3, initial_epoch=2,
+                        verbose=0, callbacks=[GANCheckpoint(tmp_path)]).history
+    history = read_history(str(tmp_path))
+    assert set(history) == set(logs)
+    for name in logs:
+        assert history[name] == [float(v) for v in logs[name] + later[name]], name
 
 
 def test_non_finite_state_is_not_saved(tmp_path):

@@ -73,10 +73,19 @@ def test_tile_rejects_images_that_are_not_nhwc():
 
 
 @pytest.mark.backend_independent
-def test_unwritable_directory_fails_at_construction(tmp_path):
+def test_unwritable_directory_fails_when_training_starts(tmp_path):
     (tmp_path / "file").write_text("x")
+    callback = SampleGrid(tmp_path / "file" / "grids")
     with pytest.raises(OSError, match="Cannot write"):
-        SampleGrid(tmp_path / "file" / "grids")
+        callback.on_train_begin()
+
+
+@pytest.mark.backend_independent
+def test_deserializing_touches_no_file(tmp_path):
+    # What a crafted .keras file naming the callback would run.
+    config = keras.saving.serialize_keras_object(SampleGrid(tmp_path / "a" / "grids"))
+    assert isinstance(keras.saving.deserialize_keras_object(config), SampleGrid)
+    assert os.listdir(tmp_path) == []
 
 
 @pytest.mark.backend_independent

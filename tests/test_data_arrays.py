@@ -85,3 +85,70 @@ def test_pipeline_rescale_maps_the_range_ends_to_minus_one_and_one():
 def test_pipeline_rejects_a_bad_value_range():
     with pytest.raises(ValueError, match=r"low < high. Received: value_range=\(1, 0\)"):
         data.pipeline.check_value_range((1, 0))
+
+
+# --- The deterministic stream (finish(start_batch=k)) -------------------------
+
+
+def stream_batches(start_batch, count, labels=False, seed=0, buffer=None):
+    import tensorflow as tf
+
+    from gankeras.data import pipeline
+
+    images = np.arange(10, dtype=np.uint8).reshape(10, 1, 1, 1)
+    base = tf.data.Dataset.from_tensor_slices(
+        (images, np.arange(10, dtype=np.int32)) if labels else images
+    )
+    stream = pipeline.finish(base, value_range=(0, 9), batch_size=3, seed=seed,
+                             start_batch=start_batch, shuffle_buffer=buffer)
+    out = []
+    for batch in stream.take(count):
+        ids = np.round((np.asarray(batch[0] if labels else batch).ravel() + 1) * 4.5).astype(int)
+        if labels:
+            np.testing.assert_array_equal(ids, np.asarray(batch[1]))  # pairs kept
+        out.append(tuple(ids))
+    return out
+
+
+@pytest.mark.backend_independent
+def test_stream_started_at_batch_k_equals_the_uninterrupted_stream_from_k():
+    full = stream_batches(0, 10)
+    for k in (1, 3, 4, 7):
+        assert stream_batches(k, 10 - k) == full[k:], k
+
+
+@pytest.mark.backend_independent
+def test_stream_passes_are_permutations_that_differ_and_straddle_batches():
+    examples = [i for batch in stream_batches(0, 10) for i in batch]  # 30 = 3 passes of 10
+    passes = [examples[i : i + 10] for i in (0, 10, 20)]
+    assert all(sorted(p) == list(range(10)) for p in passes)
+    assert len({tuple(p) for p in passes}) == 3
+    assert stream_batches(0, 4, seed=1) != stream_batches(0, 4, seed=0)
+
+
+@pytest.mark.backend_independent
+def test_stream_depends_on_its_seed_only():
+    import tensorflow as tf
+
+    expected = stream_batches(0, 4, labels=True)
+    for global_seed in (0, 5):
+        tf.random.set_seed(global_seed)
+        assert stream_batches(0, 4, labels=True) == expected
+
+
+@pytest.mark.backend_independent
+def test_stream_with_a_smaller_buffer_permutes_window_by_window():
+    examples = [i for batch in stream_batches(0, 4, buffer=4) for i in batch][:10]
+    assert sorted(examples[:4]) == [0, 1, 2, 3] and sorted(examples[4:8]) == [4, 5, 6, 7]
+    assert sorted(examples[8:10]) == [8, 9]
+
+
+@pytest.mark.backend_independent
+def test_stream_refuses_a_dataset_of_unknown_size():
+    import tensorflow as tf
+
+    from gankeras.data import pipeline
+
+    unknown = tf.data.Dataset.range(10).filter(lambda i: i >= 0).map(lambda i: tf.zeros([1, 1, 1]))
+    with pytest.raises(ValueError, match="unknown or infinite number of examples"):
+        pipeline.finish(unknown, value_range=(0, 1), batch_size=2, start_batch=0)

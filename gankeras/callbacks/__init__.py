@@ -15,6 +15,7 @@ epochs; a checkpoint taken meanwhile would store them swapped.)
 from gankeras.callbacks.checkpoint import (  # noqa: F401
     CheckpointMismatchError,
     GANCheckpoint,
+    read_history,
     resume_or_start,
 )
 from gankeras.callbacks.checkpoint_swap import CheckpointSwap  # noqa: F401

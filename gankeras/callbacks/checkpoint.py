@@ -14,8 +14,16 @@ ckpt-000003/            one checkpoint per saved epoch (the number = epochs done
   variables.npz         every variable value, in `checkpoint_variables` order
   checkpoint.json       epoch, step, variable paths/shapes, signature, sha256
 ckpt-000004/
-.tmp-ckpt-000005-<pid>/ a save in progress; never read, removed on next save
+.tmp-ckpt-000005-<pid>-<token>-<host>/  a save in progress; never read
 ```
+
+Each process removes only its own temporary folders, and those of processes
+on the same host that are no longer alive (a killed save); another live
+process's save in progress is never touched.
+
+`checkpoint.json` also holds the training history (`fit`'s per-epoch logs)
+of every epoch up to the checkpoint's, so a run resumed from it can report
+its whole history (`read_history`).
 
 A save writes into a `.tmp-` folder, flushes it to disk, then renames it
 with `os.replace`, so a kill at any moment leaves either the complete
@@ -45,7 +53,9 @@ import hashlib
 import json
 import os
 import re
+import secrets
 import shutil
+import socket
 import warnings
 
 import keras
@@ -55,11 +65,38 @@ _FORMAT = "gankeras.checkpoint/1"
 _NAME = re.compile(r"^ckpt-(\d{6})$")
 _VALUES = "variables.npz"
 _MANIFEST = "checkpoint.json"
+_TMP_PREFIX = ".tmp-ckpt-"
+_TMP_NAME = re.compile(r"^\.tmp-ckpt-\d{6}-(\d+)-[0-9a-f]{8}-(.+)$")
 
 
 class CheckpointMismatchError(ValueError):
     """The checkpoint was made for other networks, a loss or options that
-    differ from the model being resumed."""
+    differ from the model being resumed.
+
+    `str(error)` is one line for a user: which checkpoint, what differs and
+    what to do. Attributes: `path` (the checkpoint folder), `problems` (each
+    difference, one string each), `directory` (the checkpoint directory).
+    """
+
+    def __init__(self, path, problems, saved_backend=None):
+        self.path = os.fspath(path)
+        self.directory = os.path.dirname(self.path)
+        self.problems = list(problems)
+        self.saved_backend = saved_backend
+        shown = "; ".join(self.problems[:3])
+        if len(self.problems) > 3:
+            shown += f"; and {len(self.problems) - 3} more"
+        backend = keras.backend.backend()
+        where = (
+            f" (written under the {saved_backend} backend; this process runs "
+            f"{backend})" if saved_backend and saved_backend != backend else ""
+        )
+        super().__init__(
+            f"cannot resume from the checkpoint {self.path}: it was made for "
+            f"another set-up{where}: {shown}. Resume with the networks and "
+            "options the run was started with, or train into a new "
+            f"directory (or delete {self.directory} to start over)."
+        )
 
 
 # ----------------------------------------------------------------------
@@ -167,22 +204,6 @@ def check_compatible(gan, manifest, path):
     """Raises `CheckpointMismatchError` naming every difference between the
     checkpoint at `path` and `gan` (variable shapes, loss, options)."""
     problems = []
-    variables = checkpoint_variables(gan)
-    saved = manifest["variables"]
-    if len(saved) != len(variables):
-        problems.append(
-            f"the checkpoint holds {len(saved)} variables, the model has "
-            f"{len(variables)} (networks, optimizers or replay buffer differ)"
-        )
-    for i, (entry, v) in enumerate(zip(saved, variables)):
-        if tuple(entry["shape"]) != tuple(v.shape):
-            problems.append(
-                f"variable #{i} is {entry['path']!r} of shape "
-                f"{tuple(entry['shape'])} in the checkpoint but {v.path!r} of "
-                f"shape {tuple(v.shape)} in the model"
-            )
-            if len(problems) >= 5:
-                break
     expected = manifest["signature"]
     received = training_signature(gan)
     for key in sorted(set(expected) | set(received)):
@@ -190,13 +211,24 @@ def check_compatible(gan, manifest, path):
             problems.append(
                 f"{key}: checkpoint has {_describe(expected.get(key), received.get(key))}"
             )
-    if problems:
-        raise CheckpointMismatchError(
-            f"Cannot resume from {path}: it was made for another set-up.\n  - "
-            + "\n  - ".join(problems)
-            + "\nResume with the networks and compile() arguments the run was "
-            "started with, or train into a new directory."
+    variables = checkpoint_variables(gan)
+    saved = manifest["variables"]
+    if len(saved) != len(variables):
+        problems.append(
+            f"the checkpoint holds {len(saved)} variables, the model has "
+            f"{len(variables)} (networks, optimizers or replay buffer differ)"
         )
+    shapes = [
+        f"variable #{i} is {entry['path']!r} of shape {tuple(entry['shape'])} "
+        f"in the checkpoint but {v.path!r} of shape {tuple(v.shape)} in the model"
+        for i, (entry, v) in enumerate(zip(saved, variables))
+        if tuple(entry["shape"]) != tuple(v.shape)
+    ]
+    if shapes:
+        more = f" (and {len(shapes) - 1} more of another shape)" if len(shapes) > 1 else ""
+        problems.append(shapes[0] + more)
+    if problems:
+        raise CheckpointMismatchError(path, problems, manifest.get("backend"))
 
 
 def _describe(expected, received):
@@ -306,6 +338,95 @@ def _fsync_dir(path):
 
 
 # ----------------------------------------------------------------------
+# Training history kept with the checkpoints
+# ----------------------------------------------------------------------
+def read_history(directory, epoch=None):
+    """The training history stored with a checkpoint.
+
+    Args:
+        directory: the `GANCheckpoint` directory.
+        epoch: the checkpoint of this many epochs; None: the newest one
+            whose `checkpoint.json` can be read.
+
+    Returns:
+        `{metric: [one float per epoch]}` as `fit`'s `History.history`,
+        for epochs 1..epoch (`{}` when there is no such checkpoint). A
+        checkpoint saved by a run that was started with `initial_epoch=k`
+        without resuming from this directory holds epochs k+1.. only; its
+        `history_first_epoch` says so.
+    """
+    manifest = _read_manifest(directory, epoch)
+    return {} if manifest is None else dict(manifest.get("history", {}))
+
+
+def _read_manifest(directory, epoch=None):
+    paths = list_checkpoints(directory)
+    if epoch is not None:
+        paths = [p for p in paths if os.path.basename(p) == f"ckpt-{int(epoch):06d}"]
+    for path in reversed(paths):
+        try:
+            with open(os.path.join(path, _MANIFEST)) as f:
+                return json.load(f)
+        except (OSError, ValueError):
+            continue
+    return None
+
+
+# ----------------------------------------------------------------------
+# Temporary folders of saves in progress
+# ----------------------------------------------------------------------
+def _tmp_name(epochs_done):
+    """`.tmp-ckpt-<epoch>-<pid>-<random token>-<host>`: unique to this save."""
+    return (
+        f"{_TMP_PREFIX}{int(epochs_done):06d}-{os.getpid()}-"
+        f"{secrets.token_hex(4)}-{_host()}"
+    )
+
+
+def _host():
+    return re.sub(r"[^A-Za-z0-9.]", "_", socket.gethostname()) or "host"
+
+
+def _pid_alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, owned by another user
+        return True
+    return True
+
+
+def remove_stale_temporary(directory):
+    """Removes the temporary folders of saves that can no longer finish.
+
+    Only folders named by this module, written on this host by a process
+    that is not alive any more (a save killed mid-way). This process's own
+    leftovers are not touched here (the save that made them removes them
+    when it fails), nor is anything another live process is writing.
+
+    Returns:
+        The names removed.
+    """
+    removed = []
+    host = _host()
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return removed
+    for name in names:
+        match = _TMP_NAME.match(name)
+        if not match or match.group(2) != host:
+            continue
+        pid = int(match.group(1))
+        if pid == os.getpid() or _pid_alive(pid):
+            continue
+        shutil.rmtree(os.path.join(directory, name), ignore_errors=True)
+        removed.append(name)
+    return removed
+
+
+# ----------------------------------------------------------------------
 # The callback
 # ----------------------------------------------------------------------
 @keras.saving.register_keras_serializable(package="gankeras")
@@ -316,10 +437,14 @@ class GANCheckpoint(keras.callbacks.Callback):
     atomic (see the module docstring) and only the newest `keep`
     checkpoints are kept. A checkpoint is written only when every saved
     value is finite, so a diverged run never replaces the last good one.
+    Each checkpoint also holds the history of every epoch so far
+    (`read_history`), the epochs before a resume included.
+
+    Nothing touches the file system until training starts: the directory
+    is created and checked to be writable in `on_train_begin`.
 
     Args:
-        directory: folder for the checkpoints; created, and checked to be
-            writable when the callback is made.
+        directory: folder for the checkpoints.
         keep: number of newest checkpoints to keep (>= 1).
         every_n_epochs: save after every n-th epoch, and after the last one.
         verbose: print a line per save.
@@ -338,17 +463,40 @@ class GANCheckpoint(keras.callbacks.Callback):
         self.keep = int(keep)
         self.every_n_epochs = int(every_n_epochs)
         self.verbose = int(verbose)
-        ensure_writable(self.directory)
+        self._history = None
 
     def on_train_begin(self, logs=None):
         ensure_writable(self.directory)
+        remove_stale_temporary(self.directory)
+        self._history = None  # read at the first epoch, once its number is known
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if self._history is None:
+            self._history = self._history_before(epoch)
 
     def on_epoch_end(self, epoch, logs=None):
+        if self._history is None:
+            self._history = self._history_before(epoch)
+        self._history["epochs"].append(epoch + 1)
+        for name, value in (logs or {}).items():
+            self._history["logs"].setdefault(name, []).append(float(value))
         epochs_done = epoch + 1
         last = self.params.get("epochs") if self.params else None
         if epochs_done % self.every_n_epochs and epochs_done != last:
             return
         self.save(epochs_done)
+
+    def _history_before(self, epoch):
+        """The history of epochs 1..epoch from the checkpoint of `epoch`
+        epochs (the one a resumed run started from), if there is one."""
+        history = {"epochs": [], "logs": {}}
+        manifest = _read_manifest(self.directory, epoch) if epoch else None
+        if manifest is not None and "history" in manifest:
+            first = int(manifest.get("history_first_epoch", 1))
+            count = int(manifest["epoch"]) - first + 1
+            history["epochs"] = list(range(first, first + count))
+            history["logs"] = {k: list(v) for k, v in manifest["history"].items()}
+        return history
 
     def save(self, epochs_done):
         """Writes `ckpt-<epochs_done>` atomically and prunes old ones.
@@ -370,21 +518,40 @@ class GANCheckpoint(keras.callbacks.Callback):
                 f"{bad[:3]}. The last good checkpoint stays in {self.directory}."
             )
             return None
+        os.makedirs(self.directory, exist_ok=True)
         name = f"ckpt-{epochs_done:06d}"
         final = os.path.join(self.directory, name)
-        tmp = os.path.join(self.directory, f".tmp-{name}-{os.getpid()}")
-        self._remove_stale_tmp()
+        tmp = os.path.join(self.directory, _tmp_name(epochs_done))
         os.makedirs(tmp)
+        try:
+            self._write(tmp, gan, variables, values, epochs_done)
+            if os.path.exists(final):  # Re-saving an epoch after a resume.
+                shutil.rmtree(final)
+            os.replace(tmp, final)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)  # only this save's folder
+            raise
+        _fsync_dir(self.directory)
+        for old in list_checkpoints(self.directory)[: -self.keep]:
+            shutil.rmtree(old, ignore_errors=True)
+        if self.verbose:
+            print(f"Saved {final} (step {self._step(gan)}).")
+        return final
+
+    @staticmethod
+    def _step(gan):
+        return int(keras.ops.convert_to_numpy(gan.optimizer.iterations))
+
+    def _write(self, tmp, gan, variables, values, epochs_done):
         values_path = os.path.join(tmp, _VALUES)
         with open(values_path, "wb") as f:
             np.savez(f, **{f"v{i:05d}": value for i, value in enumerate(values)})
             f.flush()
             os.fsync(f.fileno())
-        step = int(keras.ops.convert_to_numpy(gan.optimizer.iterations))
         manifest = {
             "format": _FORMAT,
             "epoch": int(epochs_done),
-            "step": step,
+            "step": self._step(gan),
             "backend": keras.backend.backend(),
             "variables": [
                 {"path": v.path, "shape": list(v.shape), "dtype": str(value.dtype)}
@@ -393,24 +560,14 @@ class GANCheckpoint(keras.callbacks.Callback):
             "signature": training_signature(gan),
             "sha256": _sha256(values_path),
         }
+        history = self._history
+        if history is not None and history["epochs"] and history["epochs"][-1] == epochs_done:
+            manifest["history"] = history["logs"]
+            manifest["history_first_epoch"] = history["epochs"][0]
         with open(os.path.join(tmp, _MANIFEST), "w") as f:
             json.dump(manifest, f, indent=1)
             f.flush()
             os.fsync(f.fileno())
-        if os.path.exists(final):  # Re-saving an epoch after a resume.
-            shutil.rmtree(final)
-        os.replace(tmp, final)
-        _fsync_dir(self.directory)
-        for old in list_checkpoints(self.directory)[: -self.keep]:
-            shutil.rmtree(old, ignore_errors=True)
-        if self.verbose:
-            print(f"Saved {final} (step {step}).")
-        return final
-
-    def _remove_stale_tmp(self):
-        for name in os.listdir(self.directory):
-            if name.startswith(".tmp-ckpt-"):
-                shutil.rmtree(os.path.join(self.directory, name), ignore_errors=True)
 
     @classmethod
     def from_config(cls, config):

@@ -20,7 +20,8 @@ class SampleGrid(keras.callbacks.Callback):
     Images are `[H, W, C]` in [-1, 1] with C = 1 (grey) or 3 (RGB).
 
     Args:
-        directory: output folder (created; checked to be writable now).
+        directory: output folder, created and checked to be writable when
+            training starts (`on_train_begin`), never at construction.
         seeds: the fixed latent seeds, one per cell; default `range(64)`.
         columns: cells per row; default the square root of the cell count.
         every_n_epochs: write a grid after every n-th epoch and the last.
@@ -66,6 +67,10 @@ class SampleGrid(keras.callbacks.Callback):
         self.use_ema = bool(use_ema)
         self.scale = int(scale)
         self.written = []
+
+    def on_train_begin(self, logs=None):
+        # Here, not in __init__: building the callback (also from a saved
+        # config) must not touch the file system.
         from gankeras.callbacks.checkpoint import ensure_writable
 
         ensure_writable(self.directory)

@@ -11,6 +11,23 @@ The order of the stages follows the tf.data performance guide
 *uint8* elements (4x smaller than float32), shuffle with a seed, batch, then
 rescale whole batches in one vectorised op (much cheaper than a per-image
 map), and prefetch so the next batch is ready while the model trains.
+
+Two shapes of result:
+
+- `finish(...)` (the default): one pass over the data per iteration, as
+  `fit(dataset, epochs=n)` expects; reshuffled each time it is iterated, from
+  a sequence that starts again in every process.
+- `finish(..., start_batch=k)`: an endless stream of batches whose batch `k`
+  is a pure function of `(seed, k)`: pass `p` over the data is put in the
+  order of stateless random keys drawn from `(seed, p)` (in windows of
+  `shuffle_buffer` examples; by default one window, the whole data, so a
+  uniform permutation; TensorFlow's global seed plays no part), and the
+  passes follow each other
+  without a gap (a batch can straddle two passes). Starting at `k` gives
+  exactly the batches an uninterrupted stream gives from its `k`-th on, so a
+  resumed run (`start_batch` = batches already trained on) sees the same
+  data in the same order as a run that was never stopped. Use it with
+  `fit(..., steps_per_epoch=...)`.
 """
 
 import numpy as np
@@ -75,6 +92,7 @@ def finish(
     drop_remainder=True,
     cache=False,
     source="the data",
+    start_batch=None,
 ):
     """Turns a dataset of single examples into the finished training dataset.
 
@@ -86,7 +104,8 @@ def finish(
         shuffle: whether to shuffle (reshuffled every epoch).
         seed: int seed of the shuffle, so runs see the same order of batches.
         shuffle_buffer: shuffle buffer size; `None` means the whole dataset
-            when its size is known (a uniform shuffle), else 10,000.
+            when its size is known (a uniform shuffle), else 10,000. With
+            `start_batch`, the window that is permuted at a time.
         drop_remainder: drop the last partial batch, so every batch has the
             same static shape (no re-tracing under `jit_compile`, and batch
             statistics are never computed on a handful of images).
@@ -94,6 +113,9 @@ def finish(
             epoch, a path caches them to that file, `False` does not cache
             (right for sources that already sit in memory).
         source: how error messages name the data, e.g. a directory.
+        start_batch: `None` for one pass per iteration; an int `k >= 0` for
+            the endless deterministic stream from its batch `k` on (see the
+            module docstring; needs a dataset of known, finite size).
 
     Returns:
         `tf.data.Dataset` of float32 `[batch, H, W, C]` in [-1, 1], or of
@@ -101,11 +123,15 @@ def finish(
 
     Raises:
         ValueError: if the dataset is known to hold fewer examples than one
-            batch while `drop_remainder=True` (it would yield nothing).
+            batch while `drop_remainder=True` (it would yield nothing), or
+            `start_batch` is given for a dataset of unknown size.
     """
     batch_size = check_batch_size(batch_size)
     value_range = check_value_range(value_range)
     count = int(dataset.cardinality())
+    if start_batch is not None:
+        return _stream(dataset, count, value_range, batch_size, shuffle, seed,
+                       shuffle_buffer, cache, source, start_batch)
     if drop_remainder and 0 <= count < batch_size:
         raise ValueError(
             f"{source} holds {count} examples, fewer than one batch of "
@@ -123,15 +149,82 @@ def finish(
             int(shuffle_buffer), seed=seed, reshuffle_each_iteration=True
         )
     dataset = dataset.batch(batch_size, drop_remainder=drop_remainder)
+    return _to_model_range(dataset, value_range)
 
+
+def _to_model_range(batches, value_range):
     def to_model_range(*element):
         images = rescale(element[0], value_range)
         if len(element) == 1:
             return images
         return images, tf.cast(element[1], tf.int32)
 
-    dataset = dataset.map(to_model_range, num_parallel_calls=tf.data.AUTOTUNE)
-    return dataset.prefetch(tf.data.AUTOTUNE)
+    batches = batches.map(to_model_range, num_parallel_calls=tf.data.AUTOTUNE)
+    return batches.prefetch(tf.data.AUTOTUNE)
+
+
+def pass_seed(seed, pass_index):
+    """The shuffle seed of pass `pass_index` over the data: a stateless
+    hash of `(seed, pass_index)` (`tf.random.stateless_uniform`), an int64
+    scalar tensor in [0, 2**31 - 1), the same in every process."""
+    pair = tf.stack([tf.cast(seed, tf.int64), tf.cast(pass_index, tf.int64)])
+    return tf.random.stateless_uniform(
+        [], seed=pair, minval=0, maxval=2**31 - 1, dtype=tf.int64
+    )
+
+
+def _stream(dataset, count, value_range, batch_size, shuffle, seed,
+            shuffle_buffer, cache, source, start_batch):
+    """The endless stream of `finish(..., start_batch=k)`."""
+    if isinstance(start_batch, bool) or int(start_batch) != start_batch or start_batch < 0:
+        raise ValueError(
+            f"`start_batch` must be an integer >= 0 (batches already trained "
+            f"on). Received: start_batch={start_batch!r}"
+        )
+    if count < 0:
+        raise ValueError(
+            f"{source} has an unknown or infinite number of examples; the "
+            "deterministic stream (start_batch=...) needs a finite dataset "
+            "of known size (e.g. dataset.apply(tf.data.experimental."
+            "assert_cardinality(n)))."
+        )
+    if count < batch_size:
+        raise ValueError(
+            f"{source} holds {count} examples, fewer than one batch of "
+            f"batch_size={batch_size}. Use a smaller batch_size."
+        )
+    if cache is True:
+        dataset = dataset.cache()
+    elif cache:
+        dataset = dataset.cache(str(cache))
+    first_example = int(start_batch) * batch_size
+    first_pass, offset = divmod(first_example, count)
+    buffer = int(shuffle_buffer or count)
+    base = dataset
+
+    def one_pass(pass_index):
+        # Windows of `buffer` examples (the whole data by default), each put
+        # in the order of stateless random keys drawn from (seed, pass,
+        # window): no state carried from earlier passes or processes, and
+        # TensorFlow's global seed plays no part.
+        if not shuffle:
+            return base
+        pass_key = pass_seed(seed, pass_index)
+
+        def permute(window_index, window):
+            size = tf.shape(tf.nest.flatten(window)[0])[0]
+            keys = tf.random.stateless_uniform(  # full-range int64 keys
+                [size], seed=tf.stack([pass_key, window_index]),
+                minval=None, maxval=None, dtype=tf.int64,
+            )
+            order = tf.argsort(keys, stable=True)
+            return tf.nest.map_structure(lambda t: tf.gather(t, order), window)
+
+        return base.batch(buffer).enumerate().map(permute).unbatch()
+
+    examples = tf.data.Dataset.counter(start=first_pass).flat_map(one_pass)
+    examples = examples.skip(offset)
+    return _to_model_range(examples.batch(batch_size, drop_remainder=True), value_range)
 
 
 def from_arrays(images, labels=None, *, value_range, source="the arrays", **options):

@@ -5,7 +5,14 @@ Outputs:
   is on: what the Evaluator scores and the Pusher exports),
   `model_info.json` (latent_dim, num_classes, image_shape), `checkpoints/`
   (`gankeras.callbacks.GANCheckpoint`; an interrupted run resumes from the
-  newest one) and `history.json`.
+  newest one) and `history.json` (every epoch's metrics, also those trained
+  before a resume: the history is kept with the checkpoints).
+
+Exact resume: a run killed at any moment and rerun ends with the same
+weights, optimizer slots, EMA, RNG state and history, bit for bit (same
+backend and machine), as a run never stopped: every value training reads
+is in the checkpoint, and the data order is a pure function of (--seed,
+batch index) (`training_dataset`).
 - `samples/`: `fakes000001.png`, ... one sample grid per epoch, from fixed
   seeds so the grids show the same latents improving.
 """
@@ -54,8 +61,17 @@ def build_gan(p, image_shape, num_classes):
     theirs, also in the saved `generator.keras`."""
     import keras
 
+    precision = p.get("precision", "float32")
+    if precision == "mixed_bfloat16":
+        from gankeras import hardware
+
+        if not hardware.native_bfloat16():
+            print(
+                f"  note: --precision=mixed_bfloat16 on a CPU without native bfloat16 "
+                f"({hardware.describe()}): it trains, but slower than float32 here."
+            )
     previous = keras.mixed_precision.global_policy().name
-    keras.mixed_precision.set_global_policy(p.get("precision", "float32"))
+    keras.mixed_precision.set_global_policy(precision)
     try:
         return _build_gan(p, image_shape, num_classes)
     finally:
@@ -118,7 +134,8 @@ def run_trainer(inputs, outputs, p):
     from gankeras.distribute import get_strategy, strategy_scope
 
     keras.utils.set_random_seed(p["seed"])
-    images, labels, stats = example_gen.load_examples(inputs["examples"])
+    with open(inputs["examples"].path("stats.json")) as f:
+        stats = json.load(f)
     # Networks, optimizers and fit all live in the strategy's scope; with
     # several replicas --batch_size is the global batch.
     try:
@@ -126,35 +143,73 @@ def run_trainer(inputs, outputs, p):
     except ValueError as error:
         raise PipelineError(f"--strategy={p['strategy']}: {error}") from error
     with strategy_scope(p["strategy"]):
-        return _train(inputs, outputs, p, images, labels, stats)
+        return _train(inputs, outputs, p, stats)
 
 
-def _train(inputs, outputs, p, images, labels, stats):
-    from gankeras import callbacks, data
+def training_dataset(examples, p, conditional, initial_epoch):
+    """The Trainer's input: `(dataset, steps_per_epoch)`.
 
-    gan = build_gan(p, tuple(stats["image_shape"]), stats["num_classes"])
-    if gan.conditional and labels is None:
-        raise PipelineError("A conditional GAN needs labelled examples; the dataset has none.")
-    dataset = data.array_dataset(
-        images,
-        labels if gan.conditional else None,
+    An endless stream (`gankeras.data.pipeline.finish(start_batch=...)`)
+    whose batch k is a pure function of (--seed, k), started at the first
+    batch epoch `initial_epoch` trains on: a resumed run sees exactly the
+    batches an uninterrupted run sees. An epoch is --steps_per_epoch
+    batches, or one pass over the data (count // batch_size) without it.
+    """
+    from gankeras.data import pipeline
+
+    dataset, count = example_gen.training_examples(examples, with_labels=conditional)
+    steps_per_epoch = p["steps_per_epoch"] or count // p["batch_size"]
+    if steps_per_epoch < 1:
+        raise PipelineError(
+            f"--batch_size={p['batch_size']} is larger than the {count} training "
+            "examples: one batch needs at least batch_size examples. Use a "
+            f"--batch_size of at most {count} (or more --num_train_examples)."
+        )
+    dataset = pipeline.finish(
+        dataset,
+        value_range=pipeline.UINT8_RANGE,
         batch_size=p["batch_size"],
         seed=p["seed"],
+        shuffle_buffer=shuffle_window(count, examples),
+        start_batch=initial_epoch * steps_per_epoch,
+        source=f"the {count} training examples",
     )
-    if p["steps_per_epoch"]:
-        dataset = dataset.repeat()
+    return dataset, steps_per_epoch
+
+
+# Bytes of decoded images the shuffle window may hold: the whole of MNIST
+# (47 MB, a uniform shuffle as before) fits; a large folder of 64x64 RGB
+# images is shuffled in windows of ~20k, so memory does not grow with N.
+SHUFFLE_WINDOW_BYTES = 256 * 2**20
+
+
+def shuffle_window(count, examples):
+    """Examples per shuffle window: all of them when they fit in
+    `SHUFFLE_WINDOW_BYTES`, else as many as fit."""
+    height, width, channels = example_gen.read_stats(examples)["image_shape"]
+    return int(min(count, max(1, SHUFFLE_WINDOW_BYTES // (height * width * channels))))
+
+
+def _train(inputs, outputs, p, stats):
+    from gankeras import callbacks
+
+    gan = build_gan(p, tuple(stats["image_shape"]), stats["num_classes"])
+    if gan.conditional and stats["num_classes"] is None:
+        raise PipelineError("A conditional GAN needs labelled examples; the dataset has none.")
     model_dir, samples_dir = outputs["model"].uri, outputs["samples"].uri
     checkpoint_dir = os.path.join(model_dir, "checkpoints")
     initial_epoch = callbacks.resume_or_start(gan, checkpoint_dir)
     if initial_epoch:
         print(f"  resuming from the checkpoint of epoch {initial_epoch}")
-    history = {}
     if initial_epoch < p["epochs"]:
-        result = gan.fit(
+        dataset, steps_per_epoch = training_dataset(
+            inputs["examples"], p, gan.conditional, initial_epoch
+        )
+        gan.fit(
             dataset,
             epochs=p["epochs"],
             initial_epoch=initial_epoch,
-            steps_per_epoch=p["steps_per_epoch"] or None,
+            steps_per_epoch=steps_per_epoch,
             # The grid first: once a checkpoint exists, its epoch's grid does.
             callbacks=[
                 callbacks.SampleGrid(samples_dir, seeds=np.arange(SAMPLE_GRID_SEEDS)),
@@ -162,7 +217,9 @@ def _train(inputs, outputs, p, images, labels, stats):
             ],
             verbose=p["verbose"],
         )
-        history = {k: [float(v) for v in vs] for k, vs in result.history.items()}
+    # The whole history, also of epochs trained before a resume: it is kept
+    # with the checkpoints (the last epoch always gets one).
+    history = callbacks.read_history(checkpoint_dir, p["epochs"])
     with gan.ema_weights():
         gan.generator.save(os.path.join(model_dir, "generator.keras"))
     with open(os.path.join(model_dir, "history.json"), "w") as f:

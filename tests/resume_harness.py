@@ -1,0 +1,120 @@
+"""The training job the exact-resume tests start, kill and rerun.
+
+    python -m tests.resume_harness WORKDIR [PAUSE]
+
+Runs the pipeline's Trainer executor (`run_trainer`) on a tiny examples
+artifact in WORKDIR (written on first use, always the same), with outputs
+in WORKDIR/model and WORKDIR/samples. PAUSE makes the job stop dead at a
+chosen moment, print `paused` and wait to be killed:
+
+- `after-save-E`: right after the checkpoint of epoch E is written;
+- `batch-E-B`: inside epoch E (1-based), after its batch B (1-based);
+
+This module holds no tests (its name does not start with `test_`).
+"""
+
+import json
+import os
+import sys
+import time
+
+import numpy as np
+
+COUNT, SIZE = 44, 8  # 44 examples: batches of 8 straddle the passes over the data
+PARAMETERS = dict(
+    architecture="dcgan",
+    latent_dim=4,
+    base_filters=4,
+    loss="non_saturating",
+    d_steps=1,
+    epochs=3,
+    steps_per_epoch=4,
+    batch_size=8,
+    d_learning_rate=1e-3,
+    g_learning_rate=1e-3,
+    beta_1=0.5,
+    ema=True,
+    replay_buffer=8,
+    gradient_penalty=0.0,
+    conditional=False,
+    seed=3,
+    strategy="default",
+    precision="float32",
+    verbose=0,
+)
+
+
+def write_examples(directory):
+    os.makedirs(directory, exist_ok=True)
+    rng = np.random.default_rng(0)
+    np.save(os.path.join(directory, "images.npy"),
+            rng.integers(0, 256, (COUNT, SIZE, SIZE, 1)).astype(np.uint8))
+    np.save(os.path.join(directory, "labels.npy"), rng.integers(0, 2, COUNT).astype(np.int32))
+    with open(os.path.join(directory, "stats.json"), "w") as f:
+        json.dump(dict(source="resume_harness", count=COUNT, test_count=0,
+                       image_shape=[SIZE, SIZE, 1], num_classes=2), f)
+
+
+def pause_here():
+    print("paused", flush=True)
+    time.sleep(600)  # the test kills the process now
+
+
+def install_pause(pause):
+    """Instruments `GANCheckpoint` (in this process only) to stop at `pause`."""
+    from gankeras.callbacks import checkpoint
+
+    cls = checkpoint.GANCheckpoint
+    if pause.startswith("after-save-"):
+        target = int(pause.rsplit("-", 1)[1])
+        save = cls.save
+
+        def saving(self, epochs_done):
+            path = save(self, epochs_done)
+            if epochs_done == target:
+                pause_here()
+            return path
+
+        cls.save = saving
+    elif pause.startswith("batch-"):
+        _, epoch, batch = pause.split("-")
+        target = (int(epoch) - 1, int(batch) - 1)
+        begin = cls.on_epoch_begin
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self._harness_epoch = epoch
+            return begin(self, epoch, logs)
+
+        def on_train_batch_end(self, batch, logs=None):
+            if (self._harness_epoch, batch) == target:
+                pause_here()
+
+        cls.on_epoch_begin = on_epoch_begin
+        cls.on_train_batch_end = on_train_batch_end
+    else:
+        raise SystemExit(f"unknown PAUSE {pause!r}")
+
+
+def main(workdir, pause=None):
+    from pipelines.components import trainer
+    from pipelines.framework.artifact import Artifact
+
+    def artifact(name):
+        uri = os.path.join(workdir, name)
+        os.makedirs(uri, exist_ok=True)
+        return Artifact("Harness", name, uri, name, "run")
+
+    if not os.path.exists(os.path.join(workdir, "examples", "stats.json")):
+        write_examples(os.path.join(workdir, "examples"))
+    if pause:
+        install_pause(pause)
+    result = trainer.run_trainer(
+        {"examples": artifact("examples")},
+        {"model": artifact("model"), "samples": artifact("samples")},
+        dict(PARAMETERS),
+    )
+    print("done", json.dumps(result), flush=True)
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:])
