@@ -23,4 +23,5 @@ from gankeras.callbacks.divergence_guard import (  # noqa: F401
     DivergenceGuard,
     GANDivergedError,
 )
+from gankeras.callbacks.replay_buffer import ReplayBuffer  # noqa: F401
 from gankeras.callbacks.sample_grid import SampleGrid  # noqa: F401
