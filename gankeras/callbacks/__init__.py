@@ -24,4 +24,5 @@ from gankeras.callbacks.divergence_guard import (  # noqa: F401
     GANDivergedError,
 )
 from gankeras.callbacks.replay_buffer import ReplayBuffer  # noqa: F401
+from gankeras.callbacks.tensorboard_gan import GANTensorBoard  # noqa: F401
 from gankeras.callbacks.sample_grid import SampleGrid  # noqa: F401
