@@ -14,12 +14,12 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
+import keras
+import numpy as np
 
-import gankeras  # noqa: E402
-from gankeras.losses import fgan  # noqa: E402
-from tests.gan_fixtures import mlp_pair  # noqa: E402
+import gankeras
+from gankeras.losses import fgan
+from tests.gan_fixtures import mlp_pair
 
 
 def train(name, epochs, data):

@@ -232,7 +232,7 @@ class SavedModelSource:
         self._tf = tf
         try:
             loaded = tf.saved_model.load(path)
-        except Exception as error:  # a corrupt or foreign SavedModel
+        except Exception as error:  # noqa: BLE001  (a corrupt or foreign SavedModel)
             raise GenerateError(f"--model={path}: cannot load the SavedModel: {error}") from None
         self._loaded = loaded  # keeps the signatures' variables alive
         signatures = loaded.signatures
@@ -280,7 +280,7 @@ class KerasSource:
             # compile=True restores a GAN's optimizers, and with them the
             # generator's EMA weights.
             model = keras.saving.load_model(path)
-        except Exception as error:
+        except Exception as error:  # noqa: BLE001  (a corrupt or foreign file)
             raise GenerateError(f"--model={path}: cannot load the .keras file: {error}") from None
         if hasattr(model, "generator") and hasattr(model, "ema_weights"):
             self.generator = model.generator

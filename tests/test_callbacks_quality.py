@@ -99,11 +99,11 @@ def test_real_images_of_the_wrong_shape_are_refused():
 @pytest.mark.parametrize(
     "kwargs, message",
     [
-        (dict(metrics=("is",)), "metrics"),
-        (dict(monitor="kid", metrics=("fd",)), "monitor"),
-        (dict(every_n_epochs=0), "every_n_epochs"),
-        (dict(patience=0), "patience"),
-        (dict(min_delta=-1.0), "min_delta"),
+        ({"metrics": ("is",)}, "metrics"),
+        ({"monitor": "kid", "metrics": ("fd",)}, "monitor"),
+        ({"every_n_epochs": 0}, "every_n_epochs"),
+        ({"patience": 0}, "patience"),
+        ({"min_delta": -1.0}, "min_delta"),
     ],
 )
 def test_bad_arguments_are_refused(kwargs, message):

@@ -65,6 +65,28 @@ def test_second_fit_keeps_the_pool():
     assert int(keras.ops.convert_to_numpy(callback.pool.count)) == 8 * 8
 
 
+def test_resumed_run_equals_an_uninterrupted_one(tmp_path):
+    from gankeras.callbacks import GANCheckpoint, resume_or_start
+
+    uninterrupted = make_gan()
+    fit(uninterrupted, [ReplayBuffer(capacity=12, fraction=0.5)], epochs=3)
+    first = make_gan()
+    fit(first, [ReplayBuffer(capacity=12, fraction=0.5), GANCheckpoint(tmp_path)], epochs=2)
+    resumed = make_gan()
+    callback = ReplayBuffer(capacity=12, fraction=0.5)
+    callback.install(resumed)  # the pool's variables must exist to be restored
+    initial_epoch = resume_or_start(resumed, tmp_path, verbose=0)
+    assert initial_epoch == 2
+    resumed.fit(REAL, batch_size=8, epochs=3, initial_epoch=initial_epoch, shuffle=False,
+                verbose=0, callbacks=[callback])
+    np.testing.assert_array_equal(
+        keras.ops.convert_to_numpy(callback.pool.images),
+        keras.ops.convert_to_numpy(uninterrupted.replay_buffer.images),
+    )
+    for a, b in zip(weights(resumed), weights(uninterrupted)):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_refuses_a_gan_that_has_a_replay_buffer():
     gan = make_gan(gankeras.ReplayBuffer(capacity=4, fraction=0.5))
     with pytest.raises(ValueError, match="already has a replay buffer"):

@@ -62,9 +62,9 @@ def run_subprocess(tmp_path, *flags, mode="bare"):
     modules_file = tmp_path / "modules.json"
     result = subprocess.run(
         [sys.executable, "-c", WRAPPER, str(modules_file), mode, *flags],
-        env=ENV, cwd=str(tmp_path), capture_output=True, text=True, timeout=300,
+        env=ENV, cwd=str(tmp_path), capture_output=True, text=True, timeout=300, check=False,
     )
-    modules = json.load(open(modules_file)) if modules_file.exists() else {}
+    modules = json.loads(modules_file.read_text()) if modules_file.exists() else {}
     modules_file.unlink(missing_ok=True)
     return result, modules
 

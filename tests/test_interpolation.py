@@ -7,7 +7,13 @@ from PIL import Image
 
 import gankeras
 from gankeras import sampling
-from gankeras.interpolation import interpolation_latents, lerp, mean_latent, slerp, truncate
+from gankeras.interpolation import (
+    interpolation_latents,
+    lerp,
+    mean_latent,
+    slerp,
+    truncate,
+)
 from tests import gan_fixtures
 
 

@@ -40,7 +40,9 @@ class ReplayBuffer(keras.callbacks.Callback):
 
     Installing happens once: a second `fit` with the same callback keeps
     the pool it has filled. A GAN that already has another replay buffer is
-    refused.
+    refused. To resume from a `gankeras.callbacks.GANCheckpoint` (which
+    holds the pool), call `callback.install(gan)` before `resume_or_start`,
+    so the pool's variables exist when the checkpoint is restored into them.
 
     Args:
         capacity: number of images the pool holds (positive int).
@@ -55,10 +57,20 @@ class ReplayBuffer(keras.callbacks.Callback):
         self.fraction = self.pool.fraction
 
     def on_train_begin(self, logs=None):
-        gan = self.model
+        if self.install(self.model):
+            # `fit` made the train function before calling on_train_begin.
+            # It is traced at its first call, but rebuild it anyway so that
+            # no backend reuses a trace (or a JAX state layout) without the
+            # pool.
+            self.model.make_train_function(force=True)
+
+    def install(self, gan):
+        """Sets this callback's pool as `gan.replay_buffer` (built for its
+        image shape). Returns True if it was installed now, False if the GAN
+        had it already."""
         existing = getattr(gan, "replay_buffer", None)
         if existing is self.pool:
-            return
+            return False
         if not hasattr(gan, "replay_buffer"):
             raise TypeError(
                 "gankeras.callbacks.ReplayBuffer works with a gankeras.GAN "
@@ -73,10 +85,7 @@ class ReplayBuffer(keras.callbacks.Callback):
             )
         self.pool.build(gan.image_shape)
         gan.replay_buffer = self.pool
-        # `fit` made the train function before calling on_train_begin. It is
-        # traced at its first call, but rebuild it anyway so that no backend
-        # can reuse a trace (or a JAX state layout) without the pool.
-        gan.make_train_function(force=True)
+        return True
 
     def get_config(self):
         return {"capacity": self.capacity, "fraction": self.fraction}
