@@ -76,6 +76,32 @@ def test_stops_when_the_metric_stagnates(tmp_path):
     assert json.loads((tmp_path / "best.json").read_text())["epoch"] == 1
 
 
+def write_best(directory, value, **overrides):
+    record = {"epoch": 7, "monitor": "fd", "value": value, "metrics": {"fd": value},
+              "num_samples": 24, "seed": 0, "ema": True}
+    record.update(overrides)
+    (directory / "best.json").write_text(json.dumps(record))
+
+
+def test_resumed_run_keeps_a_better_recorded_best(tmp_path):
+    write_best(tmp_path, -1.0)  # better than any FD
+    callback = quality(directory=tmp_path, resume=True)
+    make_gan().fit(REAL, batch_size=16, epochs=2, initial_epoch=0, verbose=0, callbacks=[callback])
+    assert json.loads((tmp_path / "best.json").read_text())["epoch"] == 7
+    assert not (tmp_path / "best.keras").exists()
+    # Without resume the recorded best is ignored and replaced.
+    fresh = quality(directory=tmp_path)
+    make_gan().fit(REAL, batch_size=16, epochs=1, verbose=0, callbacks=[fresh])
+    assert json.loads((tmp_path / "best.json").read_text())["epoch"] == 1
+
+
+def test_resume_refuses_a_best_measured_otherwise(tmp_path):
+    write_best(tmp_path, 1.0, num_samples=1000)
+    callback = quality(directory=tmp_path, resume=True)
+    with pytest.raises(ValueError, match="do not compare"):
+        make_gan().fit(REAL, batch_size=16, epochs=1, verbose=0, callbacks=[callback])
+
+
 def test_a_domain_classifier_is_an_extractor():
     class Classifier:  # the DomainClassifier interface
         def features_and_logits(self, images):

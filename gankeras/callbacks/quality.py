@@ -40,6 +40,10 @@ class Quality(keras.callbacks.Callback):
     `{"epoch", "monitor", "value", "metrics", "num_samples", "seed"}`; each
     is written to a temporary file and renamed into place, `best.keras`
     first, so `best.json` never names a generator that is not there.
+    With `resume=True` (a run resumed from a checkpoint into the same
+    `directory`), an existing `best.json` is the best so far: a later
+    measurement replaces it only if it is better. (The patience counter
+    starts again at 0.)
     With `patience`, training stops (`model.stop_training`) after that many
     measurements in a row without such an improvement; `stopped_epoch`
     records where.
@@ -64,6 +68,7 @@ class Quality(keras.callbacks.Callback):
         use_ema: sample (and save) the generator's moving average.
         batch_size: images per generator pass.
         kid_block_size: largest block of the KID estimate.
+        resume: start from the `best.json` already in `directory`.
     """
 
     def __init__(
@@ -81,6 +86,7 @@ class Quality(keras.callbacks.Callback):
         use_ema=True,
         batch_size=256,
         kid_block_size=1024,
+        resume=False,
     ):
         super().__init__()
         metrics = tuple(metrics)
@@ -117,6 +123,9 @@ class Quality(keras.callbacks.Callback):
         self.use_ema = bool(use_ema)
         self.batch_size = int(batch_size)
         self.kid_block_size = int(kid_block_size)
+        self.resume = bool(resume)
+        if self.resume and self.directory is None:
+            raise ValueError("`resume=True` needs the `directory` that holds best.json.")
         self.history = []
         self.best = None  # {"epoch", "value"} of the best measurement so far
         self.wait = 0
@@ -144,6 +153,23 @@ class Quality(keras.callbacks.Callback):
         if self._real_features is None:
             self._real_features = self.features(self.real_images)
         self.stopped_epoch = None
+        if self.resume and self.best is None:
+            self.best = self._recorded_best()
+
+    def _recorded_best(self):
+        """`{"epoch", "value"}` of the directory's best.json, or None."""
+        record = read_best(self.directory)
+        if record is None:
+            return None
+        ours = {"monitor": self.monitor, "num_samples": self.num_samples, "seed": self.seed}
+        theirs = {key: record.get(key) for key in ours}
+        if theirs != ours:
+            raise ValueError(
+                f"{os.path.join(self.directory, 'best.json')} was measured with "
+                f"{theirs}, this Quality callback measures {ours}: the values "
+                "do not compare. Use the same settings or another directory."
+            )
+        return {"epoch": int(record["epoch"]), "value": float(record["value"])}
 
     def on_epoch_end(self, epoch, logs=None):
         done = epoch + 1
@@ -242,6 +268,7 @@ class Quality(keras.callbacks.Callback):
             "use_ema": self.use_ema,
             "batch_size": self.batch_size,
             "kid_block_size": self.kid_block_size,
+            "resume": self.resume,
         }
 
     @classmethod
