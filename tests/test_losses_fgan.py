@@ -153,9 +153,9 @@ def test_adversarial_loss_objects():
 
 
 # The seeds' 1-D example, as test_gan.test_learns_a_univariate_gaussian.
-# One f-GAN divergence and the maximum-likelihood cost train here on every
-# backend; bench/fgan_gaussian.py trains every loss (too long for CI).
-@pytest.mark.parametrize("name", ["fgan_kl", "maximum_likelihood"])
+# One f-GAN divergence trains here on every backend (2,560 steps: ~30 s of
+# CPU on torch); bench/fgan_gaussian.py trains every loss (too long for CI).
+@pytest.mark.parametrize("name", ["fgan_kl"])
 def test_learns_a_univariate_gaussian(name):
     from gankeras import GAN
     from tests.gan_fixtures import mlp_pair
