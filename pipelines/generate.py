@@ -105,7 +105,9 @@ def parse_args(argv):
     """Command-line flags -> a validated `GenerateConfig`."""
     parser = _Parser(prog="python -m pipelines.generate", description=__doc__,
                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", required=True, help="saved_models/NAME[/VERSION] or a .keras file")
+    parser.add_argument(
+        "--model", required=True, help="saved_models/NAME[/VERSION] or a .keras file"
+    )
     parser.add_argument("--out", required=True, help="grid.png, images.npy or a folder")
     parser.add_argument("--n", default="64", help="number of images (default 64)")
     parser.add_argument("--seed", default="0", help="first seed (default 0)")
@@ -113,7 +115,9 @@ def parse_args(argv):
     parser.add_argument("--labels", default=None, help="one class id, or n comma-separated ids")
     parser.add_argument("--batch_size", default="256", help="images per forward pass")
     parser.add_argument("--columns", default=None, help="grid columns (PNG output)")
-    parser.add_argument("--no_ema", action="store_true", help="raw generator weights of a GAN .keras file")
+    parser.add_argument(
+        "--no_ema", action="store_true", help="raw generator weights of a GAN .keras file"
+    )
     args = parser.parse_args(argv)
     n = _integer(args.n, "--n", minimum=1)
     truncation = None
@@ -220,7 +224,8 @@ def resolve_model(path):
 def to_uint8(images):
     """Float images in [-1, 1] -> uint8, as the export's `generate_from_seeds`
     maps them: `round(clip((x + 1) * 127.5, 0, 255))`."""
-    return np.round(np.clip((np.asarray(images, np.float32) + 1.0) * 127.5, 0, 255)).astype(np.uint8)
+    pixels = np.clip((np.asarray(images, np.float32) + 1.0) * 127.5, 0, 255)
+    return np.round(pixels).astype(np.uint8)
 
 
 class SavedModelSource:
@@ -306,7 +311,8 @@ class KerasSource:
             z = self._interpolation.truncate(z, truncation)
         inputs = z if labels is None else [z, np.asarray(labels, np.int32)]
         with self._context():
-            images = ops.convert_to_numpy(ops.cast(self.generator(inputs, training=False), "float32"))
+            images = self.generator(inputs, training=False)
+            images = ops.convert_to_numpy(ops.cast(images, "float32"))
         return images if as_float else to_uint8(images)
 
 

@@ -23,7 +23,8 @@ def make_gan(replay_buffer=None):
 
 
 def weights(gan):
-    return [keras.ops.convert_to_numpy(v) for v in gan.generator.weights + gan.discriminator.weights]
+    variables = gan.generator.weights + gan.discriminator.weights
+    return [keras.ops.convert_to_numpy(v) for v in variables]
 
 
 def fit(gan, callbacks=(), epochs=2):
