@@ -247,4 +247,4 @@ def discriminator_rejection_sample(
     )
 
 
-from gankeras.interpolation import interpolate, lerp, slerp, truncate  # noqa: F401
+from gankeras.interpolation import interpolate, lerp, slerp, truncate  # noqa: E402,F401
