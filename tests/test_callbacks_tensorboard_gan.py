@@ -2,7 +2,6 @@
 accuracy on real and fake, ADA's probability when present, and the logs."""
 
 import os
-import types
 
 import keras
 import numpy as np
@@ -65,6 +64,19 @@ def test_grid_accuracy_and_logs_are_in_the_events_file(tmp_path):
     assert "gan/ada_probability" not in events  # no augmentation on this GAN
 
 
+class IdentityADA(keras.layers.Layer):
+    """An augmentation that changes nothing but has ADA's probability p."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.probability = self.add_weight(
+            shape=(), initializer="zeros", trainable=False, name="probability"
+        )
+
+    def call(self, images, training=False):
+        return images
+
+
 class AnnealP(keras.callbacks.Callback):
     """Stands in for ADA: sets p to 0.1 * (epoch + 1) at each epoch's start."""
 
@@ -74,9 +86,7 @@ class AnnealP(keras.callbacks.Callback):
 
 def test_ada_probability_is_logged_when_the_gan_has_one(tmp_path):
     gan = make_gan()
-    gan.augment = types.SimpleNamespace(
-        probability=keras.Variable(0.0, trainable=False, name="ada_p")
-    )
+    gan.augment = IdentityADA()
     callback = GANTensorBoard(tmp_path, seeds=range(4))
     gan.fit(REAL, batch_size=8, epochs=3, verbose=0, callbacks=[AnnealP(), callback])
     events = read_events(tmp_path)
