@@ -72,6 +72,7 @@ class IdentityADA(keras.layers.Layer):
         self.probability = self.add_weight(
             shape=(), initializer="zeros", trainable=False, name="probability"
         )
+        self.built = True  # no other state: fit need not build it
 
     def call(self, images, training=False):
         return images
