@@ -304,3 +304,6 @@ def discriminator_rejection_sample(
         num_candidates=proposed,
         max_logit=max_logit,
     )
+
+
+from gankeras.interpolation import interpolate, lerp, slerp, truncate  # noqa: E402,F401

@@ -24,4 +24,7 @@ from gankeras.callbacks.divergence_guard import (  # noqa: F401
     DivergenceGuard,
     GANDivergedError,
 )
+from gankeras.callbacks.quality import Quality  # noqa: F401
+from gankeras.callbacks.replay_buffer import ReplayBuffer  # noqa: F401
 from gankeras.callbacks.sample_grid import SampleGrid  # noqa: F401
+from gankeras.callbacks.tensorboard_gan import GANTensorBoard  # noqa: F401
