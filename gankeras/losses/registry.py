@@ -128,6 +128,13 @@ LOSSES = {
     ),
 }
 
+# The rest of the lecture notes' games: the f-GAN family (Nowozin et al. 2016),
+# the maximum-likelihood generator cost (Goodfellow 2016) and MMD on D's
+# features (Li et al. 2017), defined in `gankeras.losses.fgan`.
+from gankeras.losses import fgan as _fgan  # noqa: E402 (needs AdversarialLoss above)
+
+LOSSES.update({name: _fgan.adversarial_loss(name) for name in _fgan.LOSS_NAMES})
+
 
 def get(identifier):
     """Returns the `AdversarialLoss` for a name, an instance or a pair.
