@@ -134,6 +134,26 @@ def test_served_seed_image_equals_generate(unconditional):
     assert np.mean(served == expected) > 0.99
 
 
+def test_truncated_seed_signature_serves_psi_times_the_latent(unconditional):
+    _, exported = unconditional
+    signatures = load_signatures(exported.path)
+    seeds = np.array([3, 4, 5], dtype=np.int64)
+    served = {
+        psi: signatures["generate_from_seeds_truncated"](
+            seeds=seeds, truncation=np.float32(psi)
+        )["images"].numpy()
+        for psi in (1.0, 0.5, 0.0)
+    }
+    plain = signatures["generate_from_seeds"](seeds=seeds)["images"].numpy()
+    np.testing.assert_array_equal(served[1.0], plain)
+    # psi = 0.5: G(0.5 z); psi = 0: G(0), the same image for every seed.
+    z = gankeras.latents_from_seeds(seeds, LATENT_DIM)
+    expected = as_uint8(signatures["serving_default"](z=0.5 * z)["images"].numpy())
+    assert np.abs(served[0.5].astype(int) - expected.astype(int)).max() <= 1
+    assert (served[0.5] != plain).any()
+    assert (served[0.0] == served[0.0][:1]).all()
+
+
 def test_conditional_signatures_take_labels(conditional):
     gan, exported = conditional
     signatures = load_signatures(exported.path)
@@ -155,9 +175,13 @@ def test_warmup_file_holds_requests_for_both_signatures(conditional):
     assert {r.model_spec.signature_name for r in requests} == {
         "serving_default",
         "generate_from_seeds",
+        "generate_from_seeds_truncated",
     }
     assert all(r.model_spec.name == "cgan" for r in requests)
-    assert all(set(r.inputs) in ({"z", "labels"}, {"seeds", "labels"}) for r in requests)
+    assert all(
+        set(r.inputs) in ({"z", "labels"}, {"seeds", "labels"}, {"seeds", "truncation", "labels"})
+        for r in requests
+    )
 
 
 def test_next_export_gets_the_next_version_and_existing_one_is_refused(

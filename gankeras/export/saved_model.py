@@ -20,6 +20,12 @@ Signatures (inputs -> outputs; `batch` is free):
   seed s is `gankeras.latents_from_seeds([s], latent_dim)`, computed in the
   graph (`gankeras.export.seeds`), so seed s served equals
   `gan.generate(seeds=[s])`.
+- `generate_from_seeds_truncated`: `seeds` int64 `[batch]`, `truncation`
+  float32 scalar psi (+ `labels`) -> `images` uint8 as above, from the
+  truncated latents `psi * z` (the truncation trick of Brock et al. 2019 /
+  Karras et al. 2019 for z ~ N(0, I), whose mean is 0: psi = 1 is
+  `generate_from_seeds`, smaller psi trades variety for fidelity), so seed s
+  at psi served equals `gan.generate(seeds=[s], truncation=psi)`.
 
 The archive is built with Keras 3's `keras.export.ExportArchive`, which names
 endpoints and their input signatures and tracks the generator's variables.
@@ -45,6 +51,7 @@ from gankeras.export import versions
 from gankeras.export import warmup
 
 SEEDS_SIGNATURE = "generate_from_seeds"
+TRUNCATED_SIGNATURE = "generate_from_seeds_truncated"
 LATENT_SIGNATURE = "serving_default"
 
 
@@ -189,6 +196,7 @@ def write_archive(generator, export_dir):
     z_spec = tf.TensorSpec([None, latent_dim], tf.float32, name="z")
     seeds_spec = tf.TensorSpec([None], tf.int64, name="seeds")
     labels_spec = tf.TensorSpec([None], tf.int32, name="labels")
+    psi_spec = tf.TensorSpec([], tf.float32, name="truncation")
 
     def images_from(z, labels):
         inputs = [z, labels] if conditional else z
@@ -200,6 +208,10 @@ def write_archive(generator, export_dir):
 
     def latents(seeds):
         return tf_seeds.latents_from_seeds(seeds, latent_dim)
+
+    def truncated(seeds, truncation):
+        # gankeras.interpolation.truncate with mean 0: psi * z.
+        return truncation * latents(seeds)
 
     archive = keras.export.ExportArchive()
     archive.track(generator)
@@ -213,6 +225,13 @@ def write_archive(generator, export_dir):
 
         archive.add_endpoint(LATENT_SIGNATURE, serve, [z_spec, labels_spec])
         archive.add_endpoint(SEEDS_SIGNATURE, from_seeds, [seeds_spec, labels_spec])
+
+        def from_seeds_truncated(seeds, truncation, labels):
+            return {"images": to_uint8(images_from(truncated(seeds, truncation), labels))}
+
+        archive.add_endpoint(
+            TRUNCATED_SIGNATURE, from_seeds_truncated, [seeds_spec, psi_spec, labels_spec]
+        )
     else:
 
         def serve(z):
@@ -223,6 +242,11 @@ def write_archive(generator, export_dir):
 
         archive.add_endpoint(LATENT_SIGNATURE, serve, [z_spec])
         archive.add_endpoint(SEEDS_SIGNATURE, from_seeds, [seeds_spec])
+
+        def from_seeds_truncated(seeds, truncation):
+            return {"images": to_uint8(images_from(truncated(seeds, truncation), None))}
+
+        archive.add_endpoint(TRUNCATED_SIGNATURE, from_seeds_truncated, [seeds_spec, psi_spec])
     archive.write_out(export_dir, verbose=False)
 
 

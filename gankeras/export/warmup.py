@@ -19,7 +19,7 @@ WARMUP_FILE = os.path.join("assets.extra", "tf_serving_warmup_requests")
 
 
 def warmup_requests(model_name, latent_dim, num_classes=None, batch_sizes=(1, 8, 64)):
-    """Representative `PredictionLog`s: both signatures at a few batch sizes.
+    """Representative `PredictionLog`s: every signature at a few batch sizes.
 
     Args:
         model_name: the name TF Serving serves the model under.
@@ -28,7 +28,7 @@ def warmup_requests(model_name, latent_dim, num_classes=None, batch_sizes=(1, 8,
         batch_sizes: request batch sizes to warm up.
 
     Returns:
-        list of `PredictionLog` protos (2 per batch size).
+        list of `PredictionLog` protos (3 per batch size).
     """
     from tensorflow_serving.apis import model_pb2
     from tensorflow_serving.apis import predict_pb2
@@ -40,6 +40,10 @@ def warmup_requests(model_name, latent_dim, num_classes=None, batch_sizes=(1, 8,
         inputs_by_signature = {
             "serving_default": {"z": latents_from_seeds(seeds, latent_dim)},
             "generate_from_seeds": {"seeds": seeds},
+            "generate_from_seeds_truncated": {
+                "seeds": seeds,
+                "truncation": np.float32(0.7),
+            },
         }
         for signature, inputs in inputs_by_signature.items():
             if num_classes is not None:
