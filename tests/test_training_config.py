@@ -103,3 +103,29 @@ def test_log_names_follow_from_the_config():
         "kl_loss",
         "reconstruction_loss",
     ]
+
+
+@pytest.mark.backend_independent
+def test_every_registered_gankeras_class_has_its_own_name():
+    # Two classes registered under one "gankeras>Name" silently shadow each
+    # other: a saved GAN's replay pool would load as the ReplayBuffer callback.
+    import inspect
+    import pkgutil
+
+    import gankeras
+
+    classes = {}
+    for info in pkgutil.walk_packages(gankeras.__path__, "gankeras."):
+        if info.name.startswith("gankeras.backend."):
+            continue  # one backend per process
+        module = __import__(info.name, fromlist=["_"])
+        for _, obj in inspect.getmembers(module, inspect.isclass):
+            if obj.__module__ == info.name:
+                name = keras.saving.get_registered_name(obj)
+                if name.startswith("gankeras>"):
+                    classes.setdefault(name, set()).add(obj)
+    assert classes, "no registered gankeras classes found"
+    shared = {name: objs for name, objs in classes.items() if len(objs) > 1}
+    assert not shared, f"registered names shared by several classes: {shared}"
+    for name, (obj,) in classes.items():
+        assert keras.saving.get_registered_object(name) is obj, name

@@ -11,7 +11,7 @@ import keras
 from gankeras.models.replay import ReplayBuffer as ReplayPool
 
 
-@keras.saving.register_keras_serializable(package="gankeras")
+@keras.saving.register_keras_serializable(package="gankeras", name="ReplayBufferCallback")
 class ReplayBuffer(keras.callbacks.Callback):
     """Shows the discriminator a share of past fakes, installed by `fit`.
 
