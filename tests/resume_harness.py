@@ -20,7 +20,7 @@ import time
 
 import numpy as np
 
-COUNT, SIZE = 44, 8  # 44 examples: batches of 8 straddle the passes over the data
+COUNT, SIZE = 44, 28  # 44 examples: batches of 8 straddle the passes over the data
 PARAMETERS = dict(
     architecture="dcgan",
     latent_dim=4,
@@ -45,14 +45,16 @@ PARAMETERS = dict(
 
 
 def write_examples(directory):
+    from pipelines.components import example_gen
+
     os.makedirs(directory, exist_ok=True)
     rng = np.random.default_rng(0)
-    np.save(os.path.join(directory, "images.npy"),
-            rng.integers(0, 256, (COUNT, SIZE, SIZE, 1)).astype(np.uint8))
-    np.save(os.path.join(directory, "labels.npy"), rng.integers(0, 2, COUNT).astype(np.int32))
-    with open(os.path.join(directory, "stats.json"), "w") as f:
-        json.dump(dict(source="resume_harness", count=COUNT, test_count=0,
-                       image_shape=[SIZE, SIZE, 1], num_classes=2), f)
+    example_gen.write_examples(
+        directory,
+        rng.integers(0, 256, (COUNT, SIZE, SIZE, 1)).astype(np.uint8),
+        rng.integers(0, 2, COUNT).astype(np.int32),
+        source="resume_harness",
+    )
 
 
 def pause_here():

@@ -4,6 +4,8 @@ One small GAN is compiled once per module and trained for two steps on a
 dataset from each source, so the train step is traced once per backend.
 """
 
+from unittest import mock
+
 import keras
 import numpy as np
 import pytest
@@ -13,6 +15,7 @@ from PIL import Image
 
 import gankeras
 from gankeras import data
+from gankeras.data import tfds_source as tfds_source_lib
 from tests.gan_fixtures import image_pair
 from tests.test_data_idx import labelled_images, write_idx
 
@@ -63,7 +66,10 @@ def array_source(tmp_path):
 def tfds_source(tmp_path):
     # mock_data only patches while the dataset is built; the dataset it
     # returns keeps yielding its (random) examples afterwards.
-    with tfds.testing.mock_data(num_examples=8, data_dir=str(tmp_path)):
+    # The offline check before a download must let the mocked one through.
+    with tfds.testing.mock_data(num_examples=8, data_dir=str(tmp_path)), mock.patch.object(
+        tfds_source_lib, "network_reachable", return_value=True
+    ):
         return data.tfds_dataset("mnist", batch_size=BATCH, image_size=(SIZE, SIZE),
                                  data_dir=str(tmp_path))
 

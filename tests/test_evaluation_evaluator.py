@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from gankeras.evaluation import contrastive
-from pipelines.components import evaluator
+from pipelines.components import evaluator, example_gen
 from pipelines.framework import Artifact
 from pipelines.framework import PipelineError
 
@@ -32,16 +32,11 @@ def _examples(root, labelled, count=240, test_count=60):
     low = rng.integers(0, 256, (count + test_count, 4, 4, 3))
     images = np.kron(low, np.ones((1, 8, 8, 1))).astype(np.uint8)
     artifact = _artifact(root, "ExampleGen", "examples")
-    np.save(artifact.path("images.npy"), images[:count])
-    np.save(artifact.path("test_images.npy"), images[count:])
-    if labelled:
-        labels = rng.integers(0, 3, count + test_count).astype(np.int32)
-        np.save(artifact.path("labels.npy"), labels[:count])
-        np.save(artifact.path("test_labels.npy"), labels[count:])
-    stats = dict(source="test blobs", count=count, test_count=test_count,
-                 image_shape=list(SHAPE), num_classes=3 if labelled else None)
-    with open(artifact.path("stats.json"), "w") as f:
-        json.dump(stats, f)
+    labels = rng.integers(0, 3, count + test_count).astype(np.int32) if labelled else None
+    example_gen.write_examples(
+        artifact.uri, images[:count], None if labels is None else labels[:count],
+        images[count:], None if labels is None else labels[count:], source="test blobs",
+    )
     return artifact
 
 

@@ -481,6 +481,46 @@ class _TFDSSource(_ArraySource):
             yield from stream("test", "test")
 
 
+def write_examples(directory, images, labels=None, test_images=None, test_labels=None,
+                   source="arrays"):
+    """Writes in-memory arrays as an `examples` artifact (shards + stats.json)
+    in the layout ExampleGen writes: for tests and for data already in memory.
+
+    Args:
+        directory: the artifact directory (exists).
+        images: uint8 `[N, H, W, C]`; `labels`: int `[N]` or None.
+        test_images / test_labels: the held-out split (default: none, an
+            empty test split).
+        source: how the stats name the data.
+
+    Returns:
+        The stats dict written.
+    """
+    images = np.asarray(images, np.uint8)
+    test_images = (np.zeros((0,) + images.shape[1:], np.uint8) if test_images is None
+                   else np.asarray(test_images, np.uint8))
+    splits = {"train": (images, labels), "test": (test_images, test_labels)}
+    names = {}
+    for split, (split_images, split_labels) in splits.items():
+        writer = _ShardWriter(directory, split)
+        try:
+            for i, image in enumerate(split_images):
+                writer.write(image, None if split_labels is None else int(split_labels[i]))
+        finally:
+            writer.close()
+        names[split] = writer.names
+    labelled = labels is not None
+    stats = dict(
+        source=source, count=int(len(images)), test_count=int(len(test_images)),
+        image_shape=list(images.shape[1:]), channels=int(images.shape[-1]),
+        num_classes=int(np.max(labels)) + 1 if labelled else None, labelled=labelled,
+        shards=names,
+    )
+    with open(os.path.join(directory, STATS_FILE), "w") as f:
+        json.dump(stats, f, indent=2)
+    return stats
+
+
 # ----------------------------------------------------------------------------
 # Readers
 
