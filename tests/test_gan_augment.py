@@ -215,3 +215,32 @@ def test_ada_state_round_trips_through_keras_file_and_resumes_exactly(tmp_path):
     assert float(loaded.augment.p) == float(gan.augment.p)
     for a, b in zip(gan.discriminator.get_weights(), loaded.discriminator.get_weights()):
         np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+
+
+def test_ada_p_resumes_exactly_from_a_gan_checkpoint(tmp_path):
+    from gankeras.callbacks.checkpoint import GANCheckpoint, resume_or_start
+
+    real = np.tile(pattern_data(2), (8, 1, 1, 1))
+
+    def build():
+        g, d = image_pair()
+        aug = gankeras.augment.AdaptiveAugment(target=0.6, interval=1, speed_images=64)
+        gan = gankeras.GAN(g, d, latent_dim=4, augment=aug)
+        gan.compile(d_optimizer=keras.optimizers.Adam(1e-2), g_optimizer=keras.optimizers.SGD(0.0))
+        return gan
+
+    uninterrupted = build()
+    uninterrupted.fit(real, batch_size=8, epochs=3, verbose=0, shuffle=False)
+    first = build()
+    first.fit(real, batch_size=8, epochs=2, verbose=0, shuffle=False,
+              callbacks=[GANCheckpoint(str(tmp_path / "ckpt"))])
+    assert float(first.augment.p) > 0.0
+    resumed = build()
+    assert float(resumed.augment.p) == 0.0
+    initial_epoch = resume_or_start(resumed, str(tmp_path / "ckpt"), verbose=0)
+    assert initial_epoch == 2 and float(resumed.augment.p) == float(first.augment.p)
+    resumed.fit(real, batch_size=8, epochs=3, initial_epoch=2, verbose=0, shuffle=False)
+    for a, b in zip(uninterrupted.augment.variables, resumed.augment.variables):
+        assert float(a) == float(b)
+    for a, b in zip(uninterrupted.discriminator.get_weights(), resumed.discriminator.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
