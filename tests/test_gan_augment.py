@@ -13,6 +13,9 @@ import gankeras
 from gankeras.callbacks.checkpoint import checkpoint_variables
 
 S = 8  # image side
+# The controller and resume tests run uncompiled on JAX (compiling each tiny
+# GAN costs more than its steps); the other tests cover the compiled step.
+JIT = keras.backend.backend() != "jax"
 
 
 # --- augmentation of every D input, before R1 and WGAN-GP -------------------------------------
@@ -162,6 +165,7 @@ def ada_gan(d_learning_rate, real, **ada):
     gan.compile(
         d_optimizer=keras.optimizers.Adam(d_learning_rate) if d_learning_rate else keras.optimizers.SGD(0.0),
         g_optimizer=keras.optimizers.SGD(0.0),
+        jit_compile=JIT,
     )
     history = gan.fit(real, batch_size=8, epochs=3, verbose=0).history
     return gan, history
@@ -184,7 +188,8 @@ def test_ada_lowers_p_when_d_cannot_tell_real_from_fake():
     d.set_weights([np.zeros_like(w) for w in d.get_weights()])
     aug = gankeras.augment.AdaptiveAugment(target=0.6, initial_p=0.5, interval=1, speed_images=64)
     gan = gankeras.GAN(g, d, latent_dim=4, augment=aug)
-    gan.compile(d_optimizer=keras.optimizers.SGD(0.0), g_optimizer=keras.optimizers.SGD(0.0))
+    gan.compile(d_optimizer=keras.optimizers.SGD(0.0), g_optimizer=keras.optimizers.SGD(0.0),
+                jit_compile=JIT)
     history = gan.fit(real, batch_size=8, epochs=3, verbose=0).history
     assert history["augment_rt"][-1] == 0.0
     assert float(gan.augment.p) == 0.0
@@ -226,7 +231,8 @@ def test_ada_p_resumes_exactly_from_a_gan_checkpoint(tmp_path):
         g, d = image_pair()
         aug = gankeras.augment.AdaptiveAugment(target=0.6, interval=1, speed_images=64)
         gan = gankeras.GAN(g, d, latent_dim=4, augment=aug)
-        gan.compile(d_optimizer=keras.optimizers.Adam(1e-2), g_optimizer=keras.optimizers.SGD(0.0))
+        gan.compile(d_optimizer=keras.optimizers.Adam(1e-2), g_optimizer=keras.optimizers.SGD(0.0),
+                    jit_compile=JIT)
         return gan
 
     uninterrupted = build()
