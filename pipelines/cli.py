@@ -12,7 +12,7 @@ import sys
 
 from absl import flags
 
-from pipelines.config import AUGMENTATIONS, ARCHITECTURES, PRECISIONS, STRATEGIES, PipelineConfig
+from pipelines.config import ARCHITECTURES, AUGMENTATIONS, PRECISIONS, STRATEGIES, PipelineConfig
 
 _D = PipelineConfig()
 # Loss names are listed here, not imported from gankeras, so --helpfull

@@ -9,7 +9,6 @@ import dataclasses
 import json
 import math
 import os
-import typing
 
 from pipelines.framework import PipelineError
 
@@ -27,13 +26,13 @@ ARCHITECTURES = ("dcgan", "conditional", "acgan", "mlp", "vaegan", "wgan_gp")
 @dataclasses.dataclass(frozen=True)
 class PipelineConfig:
     # Data (ExampleGen): exactly one of image_dir, dataset, idx_dir.
-    dataset: typing.Optional[str] = None
-    idx_dir: typing.Optional[str] = None
-    tfds_data_dir: typing.Optional[str] = None
-    num_train_examples: typing.Optional[int] = None
-    image_dir: typing.Optional[str] = None
-    image_size: typing.Optional[int] = None
-    channels: typing.Optional[int] = None
+    dataset: str | None = None
+    idx_dir: str | None = None
+    tfds_data_dir: str | None = None
+    num_train_examples: int | None = None
+    image_dir: str | None = None
+    image_size: int | None = None
+    channels: int | None = None
     background: str = "white"
     upscale_small_images: bool = True
     strict_images: bool = False
@@ -45,7 +44,7 @@ class PipelineConfig:
     loss: str = "non_saturating"
     d_steps: int = 1
     epochs: int = 8
-    steps_per_epoch: typing.Optional[int] = None
+    steps_per_epoch: int | None = None
     batch_size: int = 128
     d_learning_rate: float = 2e-4
     g_learning_rate: float = 2e-4
@@ -67,7 +66,7 @@ class PipelineConfig:
     # Serving (Pusher)
     serving_dir: str = "saved_models"
     model_name: str = "mnist_gan"
-    version: typing.Optional[int] = None
+    version: int | None = None
     # Orchestration
     pipeline_root: str = "pipeline_root"
     cache: bool = True

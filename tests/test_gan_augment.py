@@ -85,7 +85,8 @@ def test_evaluate_and_generate_are_not_augmented():
         gan = gankeras.GAN(g, d, augment=augment)
         gan.compile(d_optimizer="adam", g_optimizer="adam")
         logs = gan.evaluate(x, batch_size=8, verbose=0, return_dict=True)
-        results.append(({k: logs[k] for k in ("d_real", "d_fake", "d_loss")}, gan.generate(4, seed=3)))
+        scores = {k: logs[k] for k in ("d_real", "d_fake", "d_loss")}
+        results.append((scores, gan.generate(4, seed=3)))
     assert results[0][0] == pytest.approx(results[1][0], rel=1e-6)
     np.testing.assert_array_equal(results[0][1], results[1][1])
 
@@ -163,7 +164,9 @@ def ada_gan(d_learning_rate, real, **ada):
     aug = gankeras.augment.AdaptiveAugment(interval=1, speed_images=64, **ada)
     gan = gankeras.GAN(g, d, latent_dim=4, augment=aug)
     gan.compile(
-        d_optimizer=keras.optimizers.Adam(d_learning_rate) if d_learning_rate else keras.optimizers.SGD(0.0),
+        d_optimizer=(
+            keras.optimizers.Adam(d_learning_rate) if d_learning_rate else keras.optimizers.SGD(0.0)
+        ),
         g_optimizer=keras.optimizers.SGD(0.0),
         jit_compile=JIT,
     )

@@ -24,7 +24,9 @@ def test_augment_ada_trains_and_records_p(tmp_path):
 
 
 def test_ada_target_outside_the_unit_interval_is_an_error(tmp_path):
-    result = run_pipeline(f"--pipeline_root={tmp_path / 'root'}", "--augment=ada", "--ada_target=1.5")
+    result = run_pipeline(
+        f"--pipeline_root={tmp_path / 'root'}", "--augment=ada", "--ada_target=1.5"
+    )
     assert result.returncode != 0
     assert "error: Bad --ada_target: expected a number in (0, 1)" in result.stderr
     assert "Traceback" not in result.stderr
