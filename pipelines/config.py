@@ -9,6 +9,7 @@ import dataclasses
 import json
 import math
 import os
+import typing
 
 from pipelines.framework import PipelineError
 
@@ -26,13 +27,13 @@ ARCHITECTURES = ("dcgan", "conditional", "acgan", "mlp", "vaegan", "wgan_gp")
 @dataclasses.dataclass(frozen=True)
 class PipelineConfig:
     # Data (ExampleGen): exactly one of image_dir, dataset, idx_dir.
-    dataset: str | None = None
-    idx_dir: str | None = None
-    tfds_data_dir: str | None = None
-    num_train_examples: int | None = None
-    image_dir: str | None = None
-    image_size: int | None = None
-    channels: int | None = None
+    dataset: typing.Optional[str] = None
+    idx_dir: typing.Optional[str] = None
+    tfds_data_dir: typing.Optional[str] = None
+    num_train_examples: typing.Optional[int] = None
+    image_dir: typing.Optional[str] = None
+    image_size: typing.Optional[int] = None
+    channels: typing.Optional[int] = None
     background: str = "white"
     upscale_small_images: bool = True
     strict_images: bool = False
@@ -44,7 +45,7 @@ class PipelineConfig:
     loss: str = "non_saturating"
     d_steps: int = 1
     epochs: int = 8
-    steps_per_epoch: int | None = None
+    steps_per_epoch: typing.Optional[int] = None
     batch_size: int = 128
     d_learning_rate: float = 2e-4
     g_learning_rate: float = 2e-4
@@ -66,7 +67,7 @@ class PipelineConfig:
     # Serving (Pusher)
     serving_dir: str = "saved_models"
     model_name: str = "mnist_gan"
-    version: int | None = None
+    version: typing.Optional[int] = None
     # Orchestration
     pipeline_root: str = "pipeline_root"
     cache: bool = True
