@@ -12,7 +12,7 @@ import sys
 
 from absl import flags
 
-from pipelines.config import ARCHITECTURES, PRECISIONS, STRATEGIES, PipelineConfig
+from pipelines.config import ARCHITECTURES, AUGMENTATIONS, PRECISIONS, STRATEGIES, PipelineConfig
 
 _D = PipelineConfig()
 # Loss names are listed here, not imported from gankeras, so --helpfull
@@ -74,6 +74,11 @@ def define_flags(**defaults):
     flags.DEFINE_integer("replay_buffer", d("replay_buffer"), "Replay pool size for D (0: off).")
     flags.DEFINE_float("gradient_penalty", d("gradient_penalty"),
                        "WGAN-GP penalty weight (e.g. 10 with --loss=wasserstein).")
+    flags.DEFINE_enum("augment", d("augment"), list(AUGMENTATIONS),
+                      "Differentiable augmentation of D's real and fake inputs: diffaugment "
+                      "(Zhao et al. 2020) or ada (adaptive p, Karras et al. 2020).")
+    flags.DEFINE_float("ada_target", d("ada_target"),
+                       "--augment=ada: the r_t = E[sign(D(real))] its p steers to, in (0, 1).")
     flags.DEFINE_boolean("conditional", d("conditional"),
                          "Class-conditional GAN (with dcgan: its conditional variant).")
     flags.DEFINE_integer("seed", d("seed"), "Random seed.")

@@ -20,6 +20,7 @@ STRATEGIES = ("default", "mirrored", "multi_worker", "tpu")
 # and --helpfull need no TensorFlow import; validate() checks they agree.
 # Keras dtype policies the Trainer accepts (see train_mnist's --precision).
 PRECISIONS = ("float32", "mixed_bfloat16")
+AUGMENTATIONS = ("none", "diffaugment", "ada")  # gankeras.augment.get
 ARCHITECTURES = ("dcgan", "conditional", "acgan", "mlp", "vaegan", "wgan_gp")
 
 
@@ -52,6 +53,8 @@ class PipelineConfig:
     ema: bool = True
     replay_buffer: int = 0
     gradient_penalty: float = 0.0
+    augment: str = "none"
+    ada_target: float = 0.6
     conditional: bool = False
     seed: int = 0
     strategy: str = "default"
@@ -82,7 +85,7 @@ class PipelineConfig:
         names = (
             "architecture latent_dim base_filters loss d_steps epochs steps_per_epoch "
             "batch_size d_learning_rate g_learning_rate beta_1 ema replay_buffer gradient_penalty "
-            "conditional seed strategy precision"
+            "augment ada_target conditional seed strategy precision"
         ).split()
         return {name: getattr(self, name) for name in names}
 
@@ -128,6 +131,10 @@ class PipelineConfig:
             bad("replay_buffer", "0 (off) or a positive pool size")
         if self.gradient_penalty < 0:
             bad("gradient_penalty", "a weight >= 0 (10 in Gulrajani et al. 2017)")
+        if self.augment not in AUGMENTATIONS:
+            bad("augment", f"one of {list(AUGMENTATIONS)}")
+        if not (math.isfinite(self.ada_target) and 0 < self.ada_target < 1):
+            bad("ada_target", "a number in (0, 1) (0.6 in Karras et al. 2020)")
         if not math.isfinite(self.bless_threshold):
             bad("bless_threshold", "a finite number (NaN or inf would bless or reject "
                 "every model whatever its score)")

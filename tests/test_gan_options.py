@@ -267,8 +267,9 @@ def test_augment_applies_to_every_discriminator_input_and_inside_the_penalties()
     logs = {k: v[-1] for k, v in gan.fit(real, batch_size=8, verbose=0).history.items()}
     assert logs["d_real"] == pytest.approx(22.0) and logs["d_fake"] == pytest.approx(14.0)
     assert logs["g_loss"] == pytest.approx(-14.0)  # the G phase's D input too
-    # Input gradients flow through the augmentation: grad = 2 * kernel.
-    assert logs["gradient_penalty"] == pytest.approx((10.0 - 1.0) ** 2, rel=1e-5)
+    # WGAN-GP at interpolates of the augmented images D was scored on: grad = kernel.
+    assert logs["gradient_penalty"] == pytest.approx((5.0 - 1.0) ** 2, rel=1e-5)
+    # R1: input gradients w.r.t. the un-augmented reals flow through it: 2 * kernel.
     assert logs["r1_penalty"] == pytest.approx(100.0, rel=1e-5)
     # Inference mode (evaluate) passes training=False down to the layer.
     results = gan.evaluate(real, batch_size=8, verbose=0, return_dict=True)

@@ -65,11 +65,16 @@ class GAN(gan_backend.GANTrainer, keras.Model):
         seed: int seed of `seed_generator`, the source of every random draw
             of the training step (latents, labels, targets, penalties,
             replay); saved with the model.
-        augment: optional layer `augment(images, training=...) -> images`,
-            differentiable, applied to every image D sees (real and fake, in
-            both phases, and inside the WGAN-GP and R1 critics): the hook for
-            DiffAugment / ADA. None (the default) shows D the images as they
-            are. See `gankeras.models.phases.discriminate`.
+        augment: optional differentiable augmentation of every image D
+            sees in training, real and fake alike, in both phases and before
+            the penalties: a `gankeras.augment.DiffAugment` (Zhao et al.
+            2020) or `AdaptiveAugment` (ADA, Karras et al. 2020; its p is
+            adapted in the step, logged as `augment_p` / `augment_rt`, and
+            saved with the GAN and in checkpoints), drawing from
+            `seed_generator`; or any `keras.layers.Layer` called as
+            `layer(images, training=True)`. G is trained through it, so it
+            does not learn the augmentations; `evaluate` and `generate` never
+            augment. See `gankeras.models.phases.augmentation`.
 
     Example:
 
@@ -257,6 +262,7 @@ class GAN(gan_backend.GANTrainer, keras.Model):
         # variables then exist before the first step on every backend.
         self.optimizer.build(self.trainable_variables)
         names = config.log_names(self.auxiliary_classifier, vae=self.encoder is not None)
+        names += phases.augment_log_names(self)
         self._trackers = {name: keras.metrics.Mean(name=name) for name in names}
         self._range_tracker = None if self.data_range is None else fit_checks.RangeTracker()
         self._keras_compile_args = {

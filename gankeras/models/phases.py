@@ -15,14 +15,18 @@ of `gankeras.losses.objectives`, read from `gan.training_options`
 in inference mode and the replay pool and the input-gradient penalties are
 left out.
 
-Every discriminator input passes through `discriminate`. That is where
-augmentation plugs in: `GAN(augment=...)`, a layer `augment(images,
-training=...) -> images` (differentiable, e.g. DiffAugment, Zhao et al. 2020,
-or ADA, Karras et al. 2020), is applied there to real and fake images, in
-both phases and inside the WGAN-GP and R1 critics (whose input gradients then
-flow through it). An ADA controller needs `r_t = E[sign(D(x_real))]`: the
-real logits are `real_logits` in `discriminator_loss`, the one place to
-report them.
+Augmentation (`GAN(augment=...)`, see the design note of `gankeras.augment`):
+every image D judges in training goes through `augmentation` right before
+D, real and fake alike, in both phases. R1 is taken with respect to the
+un-augmented (noised) real batch *through* the augmentation, its parameters
+drawn outside the differentiated function (a SeedGenerator advance inside
+`value_and_input_gradient` is dropped on JAX); WGAN-GP interpolates the
+augmented real and fake batches D was scored on. ADA's controller
+(`update`) sees D's logits on the augmented reals once per D step,
+all-gathered over replicas; its p and r_t are logged as `augment_p` and
+`augment_rt`. G's loss is D of augmented fakes, the gradient flowing through
+the augmentation into G (what keeps G from learning the augmentations).
+`training=False` (evaluate, validation) applies no augmentation.
 
 Mixed precision: every D output passes through `split`, which casts it to
 the loss dtype (the GAN's variable dtype, float32 under `mixed_bfloat16`), so
@@ -33,6 +37,7 @@ import keras
 from keras import ops
 
 from gankeras import backend as gan_backend
+from gankeras.augment import AdaptiveAugment, Augmentation
 from gankeras.losses import objectives
 
 
@@ -132,13 +137,16 @@ def discriminator_loss(gan, real, labels, training):
         fake = ops.stop_gradient(generate(gan, latents, fake_labels, training))
     if gan.replay_buffer is not None and training:
         fake, fake_labels = replay(gan, fake, fake_labels)
-    real_in = instance_noise(gan, real)
-    fake_in = instance_noise(gan, fake)
+    real_in, augment_real = augmentation(gan, instance_noise(gan, real), training)
+    fake_in, _ = augmentation(gan, instance_noise(gan, fake), training)
 
     r1 = None
     if config.r1_penalty and training:
+        # With respect to the un-augmented real batch, through the
+        # augmentation drawn above (`augment_real` is deterministic).
         real_logits, grads = gan_backend.value_and_input_gradient(
-            lambda x: split(gan, discriminate(gan, x, labels, training))[0], real_in
+            lambda x: split(gan, discriminate(gan, augment_real(x), labels, training))[0],
+            augment_real.source,
         )
         r1 = objectives.r1_penalty(ops.cast(grads, gan._loss_dtype))
         real_out = (
@@ -151,6 +159,9 @@ def discriminator_loss(gan, real, labels, training):
     fake_out = discriminate(gan, fake_in, fake_labels, training)
     real_logits, real_classes = split(gan, real_out)
     fake_logits, fake_classes = split(gan, fake_out)
+    if training and isinstance(gan.augment, Augmentation):
+        # ADA's controller, once per D step, on the global batch's logits.
+        gan.augment.update(gan_backend.all_gather(real_logits))
 
     real_targets, fake_targets = targets(gan, real_logits)
     d_loss = gan.adversarial_loss.discriminator_loss(
@@ -158,7 +169,10 @@ def discriminator_loss(gan, real, labels, training):
     )
     gp = None
     if config.gradient_penalty and training:
-        gp = wgan_gradient_penalty(gan, real, fake, labels, training)
+        if gan.augment is None:
+            gp = wgan_gradient_penalty(gan, real, fake, labels, training)
+        else:  # between the augmented images D was scored on
+            gp = wgan_gradient_penalty(gan, real_in, fake_in, labels, training)
     auxiliary = None
     if gan.auxiliary_classifier:
         auxiliary = objectives.auxiliary_classifier_loss(
@@ -176,6 +190,7 @@ def discriminator_loss(gan, real, labels, training):
     probabilistic = gan.adversarial_loss.probabilistic
     logs["d_real"] = objectives.discriminator_score(real_logits, probabilistic)
     logs["d_fake"] = objectives.discriminator_score(fake_logits, probabilistic)
+    logs.update(augment_logs(gan))
     return loss, logs
 
 
@@ -189,10 +204,13 @@ def generator_loss(gan, real, labels, training):
     batch_size = ops.shape(real)[0]
     fake_labels = sample_labels(gan, batch_size)
     fake = generate(gan, sample_latents(gan, batch_size), fake_labels, training)
-    fake_logits, fake_classes = split(gan, discriminate(gan, fake, fake_labels, training))
+    # No stop_gradient: G's gradient flows through the augmentation.
+    fake_in, _ = augmentation(gan, fake, training)
+    fake_logits, fake_classes = split(gan, discriminate(gan, fake_in, fake_labels, training))
     real_logits = None
     if gan.adversarial_loss.generator_needs_real:
-        real_logits, _ = split(gan, discriminate(gan, real, labels, training))
+        real_in, _ = augmentation(gan, real, training)
+        real_logits, _ = split(gan, discriminate(gan, real_in, labels, training))
     g_loss = gan.adversarial_loss.generator_loss(real_logits, fake_logits)
     auxiliary = kl = reconstruction = None
     if gan.auxiliary_classifier:
@@ -298,11 +316,57 @@ def generate(gan, z, labels, training):
     return gan.generator(inputs, training=training)
 
 
+class _Fixed:
+    """`x -> the augmentation drawn for `source`, applied to x`
+    (deterministic, differentiable); `source` is the un-augmented batch."""
+
+    def __init__(self, fn, source):
+        self.fn, self.source = fn, source
+
+    def __call__(self, x):
+        return self.fn(x)
+
+
+def augmentation(gan, images, training):
+    """`gan.augment` applied to D's input `images` `[batch, ...]`.
+
+    Returns `(augmented images, fixed)`: `fixed(x)` applies the same
+    parameters to another tensor of that shape (for R1's input gradient,
+    drawn here, outside the differentiated function), `fixed.source` is
+    `images`. The identity without an augmentation or when not training.
+    An `Augmentation` draws from `gan.seed_generator`; another layer is
+    called as `layer(x, training=True)`.
+    """
+    aug = gan.augment
+    if aug is None or not training:
+        fixed = _Fixed(lambda x: x, images)
+    elif isinstance(aug, Augmentation):
+        parameters = aug.sample_parameters(images, gan.seed_generator)
+        fixed = _Fixed(lambda x: aug.apply(x, parameters), images)
+    else:
+        fixed = _Fixed(lambda x: aug(x, training=True), images)
+    return fixed(images), fixed
+
+
+def augment_log_names(gan):
+    """The names `augment_logs` reports: ADA's p and r_t."""
+    return ["augment_p", "augment_rt"] if isinstance(gan.augment, AdaptiveAugment) else []
+
+
+def augment_logs(gan):
+    """`{"augment_p": p, "augment_rt": r_t}` (float32 scalars) for ADA,
+    read after this D step's controller update; `{}` otherwise."""
+    if not isinstance(gan.augment, AdaptiveAugment):
+        return {}
+    return {
+        "augment_p": ops.cast(ops.convert_to_tensor(gan.augment.p), gan._loss_dtype),
+        "augment_rt": ops.cast(ops.convert_to_tensor(gan.augment.rt), gan._loss_dtype),
+    }
+
+
 def discriminate(gan, images, labels, training):
-    """D's output on `images` (and labels): every D input passes here, so
-    `gan.augment`, when set, sees every real and fake image D judges."""
-    if gan.augment is not None:
-        images = gan.augment(images, training=training)
+    """D's output on `images` (and labels); callers augment first
+    (`augmentation`)."""
     inputs = [images, labels] if gan.conditional_discriminator else images
     return gan.discriminator(inputs, training=training)
 

@@ -113,7 +113,10 @@ def _build_gan(p, image_shape, num_classes):
     replay = (
         gankeras.ReplayBuffer(capacity=p["replay_buffer"]) if p["replay_buffer"] else None
     )
-    gan = gankeras.GAN(**networks, replay_buffer=replay)
+    augment = gankeras.augment.get(
+        p["augment"], **({"target": p["ada_target"]} if p["augment"] == "ada" else {})
+    )
+    gan = gankeras.GAN(**networks, replay_buffer=replay, augment=augment)
     gan.compile(
         d_optimizer=keras.optimizers.Adam(p["d_learning_rate"], beta_1=p["beta_1"]),
         # EMA horizon ~100 steps (Keras's default momentum): with 0.999 a
