@@ -43,6 +43,7 @@ def main(folder):
     started = time.monotonic()
     # Join the cluster before anything runs: both engines refuse afterwards.
     from gankeras.distribute import num_replicas, strategy_scope
+    from gankeras.models import phases
 
     with strategy_scope("multi_worker") as strategy:
         pass
@@ -80,7 +81,7 @@ def main(folder):
             x, y, batch_size=GLOBAL_BATCH, epochs=1, shuffle=False, verbose=0
         )
         state = _state(single, history)
-        state["latents"] = keras.ops.convert_to_numpy(single._sample_latents(GLOBAL_BATCH))
+        state["latents"] = keras.ops.convert_to_numpy(phases.sample_latents(single, GLOBAL_BATCH))
         np.savez(os.path.join(folder, "single.npz"), **state)
         _phase("single-process fit", started)
     info = {
@@ -142,6 +143,8 @@ def _replica_latents(gan, strategy, backend):
     its rows of the global batch, a numpy array `[local, latent_dim]`."""
     import numpy as np
 
+    from gankeras.models import phases
+
     if backend == "tensorflow":
         import tensorflow as tf
 
@@ -149,7 +152,7 @@ def _replica_latents(gan, strategy, backend):
 
         @tf.function
         def draw():
-            return strategy.run(lambda: gan._sample_latents(local))
+            return strategy.run(lambda: phases.sample_latents(gan, local))
 
         (rows,) = strategy.experimental_local_results(draw())
         return rows.numpy()
@@ -162,7 +165,7 @@ def _replica_latents(gan, strategy, backend):
 
     def draw(value):
         with keras.StatelessScope(state_mapping=[(state, value)]):
-            return gan._sample_latents(GLOBAL_BATCH)
+            return phases.sample_latents(gan, GLOBAL_BATCH)
 
     with strategy.scope():
         latents = jax.jit(draw, out_shardings=sharding)(state.value)
