@@ -43,7 +43,8 @@ BLESSING_METRICS = {
 }
 
 
-def make_evaluator(model, examples, num_samples, metric, threshold, model_dir, cache_dir):
+def make_evaluator(model, examples, num_samples, metric, threshold, model_dir, cache_dir,
+                   inception_weights=None, encoder_steps=None):
     """The Evaluator component.
 
     Args:
@@ -56,6 +57,10 @@ def make_evaluator(model, examples, num_samples, metric, threshold, model_dir, c
         model_dir: `<serving_dir>/<model_name>`: the pushed versions whose
             evaluation is the baseline.
         cache_dir: where the domain classifier is cached between runs.
+        inception_weights: an InceptionV3 weights file: adds the
+            `inception_*` metrics; None: not computed.
+        encoder_steps: training steps of the label-free SimCLR encoder
+            (unlabelled data); None: `contrastive.DEFAULTS["steps"]`.
     """
     return Component(
         name="Evaluator",
@@ -63,7 +68,8 @@ def make_evaluator(model, examples, num_samples, metric, threshold, model_dir, c
         inputs={"model": model, "examples": examples},
         outputs=("evaluation", "blessing"),
         parameters=dict(
-            metric=metric, threshold=threshold, num_samples=num_samples, cache_dir=cache_dir
+            metric=metric, threshold=threshold, num_samples=num_samples, cache_dir=cache_dir,
+            inception_weights=inception_weights, encoder_steps=encoder_steps,
         ),
         resolvers={
             "baseline": lambda inputs: read_baseline(
