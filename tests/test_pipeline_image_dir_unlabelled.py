@@ -50,7 +50,7 @@ model = tf.saved_model.load(sys.argv[1])
 fn = model.signatures["generate_from_seeds"]
 (spec,) = fn.structured_outputs.values()
 images = fn(seeds=tf.constant([0, 1, 2], tf.int64))["images"]
-assert not any(m.split(".")[0] in ("gankeras", "pipelines", "jax", "torch") for m in sys.modules)
+assert not any(m.split(".")[0] in ("gankeras", "pipelines") for m in sys.modules)
 print(spec.shape.as_list(), spec.dtype.name, images.shape.as_list(), images.dtype.name)
 """
 
@@ -80,7 +80,7 @@ def test_unlabelled_folder_trains_evaluates_label_free_and_serves(tmp_path):
     assert "-> BLESSED" in result.stdout and "pushed:      version 1" in result.stdout
 
     version = str(tmp_path / "saved" / "photos" / "1")
-    served = subprocess.run([sys.executable, "-c", SERVE, version], env=env,
+    served = subprocess.run([sys.executable, "-c", SERVE, version], env=env, cwd=tmp_path,
                             capture_output=True, text=True, timeout=300)
     assert served.returncode == 0, served.stderr[-3000:]
     assert served.stdout.strip().endswith("[None, 32, 32, 3] uint8 [3, 32, 32, 3] uint8")
