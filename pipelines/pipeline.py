@@ -213,6 +213,12 @@ def summary(config, records):
         lines.append(f"{name:<11} {state:<16} {record.record_path}")
     lines.append(f"model:       {trainer.outputs['model'].path('generator.keras')}")
     lines.append(f"sample grid: {trainer.result.get('sample_grid')}")
+    best = trainer.result.get("quality_best")
+    if best:
+        lines.append(f"best epoch:  {best['epoch']} ({best['monitor']}={best['value']:.4g}; "
+                     "the generator evaluated and pushed)")
+    if trainer.result.get("tensorboard"):
+        lines.append(f"tensorboard: tensorboard --logdir {trainer.result['tensorboard']}")
     metrics = trainer.result.get("final_metrics") or {}
     if metrics:
         lines.append("train:       " + ", ".join(f"{k}={v:.4f}" for k, v in sorted(metrics.items())))
