@@ -15,7 +15,7 @@ import dataclasses
 import json
 import os
 
-from pipelines.components.evaluator import make_evaluator
+from pipelines.components.evaluator import BLESSING_METRICS, make_evaluator
 from pipelines.components.example_gen import make_example_gen
 from pipelines.components.pusher import make_pusher
 from pipelines.components.trainer import make_trainer
@@ -223,7 +223,7 @@ def summary(config, records):
     if metrics:
         lines.append("train:       " + ", ".join(f"{k}={v:.4f}" for k, v in sorted(metrics.items())))
     ev = evaluator.result
-    shown = ("frechet_distance", "kernel_distance", "classifier_score", "precision", "recall")
+    shown = tuple(BLESSING_METRICS)
     metrics = ev.get("metrics") or {}
     lines.append("evaluation:  " + ", ".join(f"{k}={metrics[k]:.4g}" for k in shown if k in metrics))
     lines.append(

@@ -240,7 +240,7 @@ def run_evaluator(inputs, outputs, p):
     name = "BLESSED" if blessed else "NOT_BLESSED"
     with open(outputs["blessing"].path(name), "w") as f:
         f.write("passed: threshold and baseline\n" if blessed else "\n".join(reasons) + "\n")
-    shown = ("frechet_distance", "kernel_distance", "classifier_score", "precision", "recall")
+    shown = tuple(BLESSING_METRICS)
     print("  " + ", ".join(f"{k}={metrics[k]:.4g}" for k in shown if k in metrics))
     print(f"  {p['metric']} = {value:.4g} -> {name}" + ("" if blessed else f" ({'; '.join(reasons)})"))
     return dict(record, blessed=blessed, reasons=reasons)

@@ -47,11 +47,14 @@ def make_trainer(examples, verbose=1, **parameters):
 
     Args:
         examples: the ExampleGen `examples` channel.
-        **parameters: the `TrainerConfig` fields (see
-            `pipelines.config.TrainerConfig`): architecture, latent_dim,
-            loss, d_steps, epochs, steps_per_epoch, batch_size,
-            d_learning_rate, g_learning_rate, beta_1, ema, replay_buffer,
-            gradient_penalty, conditional, seed, strategy.
+        **parameters: `pipelines.config.PipelineConfig.trainer_parameters()`:
+            architecture, latent_dim, base_filters, loss, d_steps, epochs,
+            steps_per_epoch, batch_size, d_learning_rate, g_learning_rate,
+            beta_1, ema, replay_buffer, gradient_penalty, conditional, seed
+            (also the GAN's noise seed), strategy, precision, tensorboard,
+            quality_every_n_epochs, quality_samples; the pipeline adds
+            `network_options` (`pipelines.pipeline.resolved_network_options`:
+            every option of the networks, which are built from exactly it).
         verbose: Keras progress output (not part of the cache key).
     """
     return Component(
