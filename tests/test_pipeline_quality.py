@@ -30,3 +30,19 @@ def test_best_generator_is_what_is_evaluated_and_pushed(tmp_path):
         assert f.read() == g.read()
     assert glob.glob(os.path.join(model, "tensorboard", "events.out.tfevents.*"))
     assert "pushed:      version 1" in result.stdout
+
+
+def test_conditional_run_monitors_and_pushes(tmp_path):
+    """A class-conditional GAN: the grid and D's accuracy take labels."""
+    result = run_pipeline(
+        f"--idx_dir={write_idx_files(str(tmp_path / 'idx'))}",
+        f"--pipeline_root={tmp_path / 'root'}", f"--serving_dir={tmp_path / 'saved'}",
+        "--model_name=tiny", "--conditional", "--quality_every_n_epochs=1",
+        "--quality_samples=160", *TINY_FLAGS,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    (model,) = glob.glob(str(tmp_path / "root" / "Trainer" / "model" / "*"))
+    assert json.load(open(os.path.join(model, "model_info.json")))["num_classes"] == 10
+    assert json.load(open(os.path.join(model, "quality", "best.json")))["epoch"] == 1
+    assert glob.glob(os.path.join(model, "tensorboard", "events.out.tfevents.*"))
+    assert "pushed:      version 1" in result.stdout
