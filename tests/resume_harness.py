@@ -40,6 +40,7 @@ PARAMETERS = dict(
     strategy="default",
     precision="float32",
     verbose=0,
+    tensorboard=True,  # the pipeline's default: its summaries must not disturb the resume
 )
 
 
