@@ -12,13 +12,19 @@ import sys
 
 from absl import flags
 
-from pipelines.config import ARCHITECTURES, AUGMENTATIONS, PRECISIONS, STRATEGIES, PipelineConfig
+from pipelines.components.evaluator import BLESSING_METRICS
+from pipelines.config import (
+    ARCHITECTURES,
+    AUGMENTATIONS,
+    LABEL_FREE_BLESSING,
+    LABELLED_BLESSING,
+    LOSSES,
+    PRECISIONS,
+    STRATEGIES,
+    PipelineConfig,
+)
 
 _D = PipelineConfig()
-# Loss names are listed here, not imported from gankeras, so --helpfull
-# stays fast; PipelineConfig.validate checks them against gankeras.losses.
-_LOSSES = ["non_saturating", "minimax", "wasserstein", "hinge", "least_squares",
-           "relativistic_average"]
 
 FLAGS = flags.FLAGS
 
@@ -58,10 +64,10 @@ def define_flags(**defaults):
     flags.DEFINE_boolean("labels_from_folders", d("labels_from_folders"),
                          "Label --image_dir images by their first-level sub-folder (one per class).")
     # Model and training.
-    flags.DEFINE_enum("architecture", d("architecture"), list(ARCHITECTURES), "Network family.")
+    flags.DEFINE_enum("architecture", d("architecture"), list(ARCHITECTURES), "Network family (gankeras.architectures; resnet: train with --loss=hinge).")
     flags.DEFINE_integer("latent_dim", d("latent_dim"), "Size of the latent vector z.")
     flags.DEFINE_integer("base_filters", d("base_filters"), "Width of the DCGAN networks.")
-    flags.DEFINE_enum("loss", d("loss"), _LOSSES, "Adversarial loss (gankeras.losses).")
+    flags.DEFINE_enum("loss", d("loss"), list(LOSSES), "Adversarial loss (gankeras.losses).")
     flags.DEFINE_integer("d_steps", d("d_steps"), "Discriminator updates per generator update.")
     flags.DEFINE_integer("epochs", d("epochs"), "Training epochs.")
     flags.DEFINE_integer("steps_per_epoch", d("steps_per_epoch"),
@@ -80,7 +86,8 @@ def define_flags(**defaults):
     flags.DEFINE_float("ada_target", d("ada_target"),
                        "--augment=ada: the r_t = E[sign(D(real))] its p steers to, in (0, 1).")
     flags.DEFINE_boolean("conditional", d("conditional"),
-                         "Class-conditional GAN (with dcgan: its conditional variant).")
+                         "Class-conditional GAN (with dcgan: its conditional variant; with "
+                         "resnet: resnet_projection).")
     flags.DEFINE_integer("seed", d("seed"), "Random seed.")
     flags.DEFINE_enum("strategy", d("strategy"), list(STRATEGIES),
                       "Distribution engine (gankeras.distribute): 'mirrored' = all local devices "
@@ -92,15 +99,33 @@ def define_flags(**defaults):
                       "(AMX-BF16 / AVX512-BF16: 1.6-1.7x in bench/mixed_precision_quality.py); "
                       "slower than float32 elsewhere (the run says which applies).")
     flags.DEFINE_integer("verbose", d("verbose"), "Keras progress: 0 silent, 1 bar, 2 line/epoch.")
+    flags.DEFINE_boolean("tensorboard", d("tensorboard"),
+                         "Write TensorBoard summaries (sample grid, D's accuracy, losses) to "
+                         "<Trainer model>/tensorboard (gankeras.callbacks.GANTensorBoard).")
+    flags.DEFINE_integer("quality_every_n_epochs", d("quality_every_n_epochs"),
+                         "Measure FD/KID of --quality_samples fakes every N epochs "
+                         "(gankeras.callbacks.Quality) and evaluate and push the best "
+                         "generator instead of the last; 0: off.")
+    flags.DEFINE_integer("quality_samples", d("quality_samples"),
+                         "Fakes per --quality_every_n_epochs measurement (> 128).")
     # Evaluation, serving, orchestration.
     flags.DEFINE_integer("eval_samples", d("eval_samples"), "Images generated for evaluation.")
-    flags.DEFINE_enum("bless_metric", d("bless_metric"),
-                      ["frechet_distance", "kernel_distance", "classifier_score", "precision",
-                       "recall"],
-                      "Evaluation metric that decides the blessing (distances: lower is better).")
+    flags.DEFINE_enum("bless_metric", d("bless_metric"), list(BLESSING_METRICS),
+                      "Evaluation metric that decides the blessing (distances: lower is better). "
+                      "Unset: %s <= %g in the label-free SimCLR features for unlabelled images "
+                      "(--image_dir without --labels_from_folders), else %s >= %g."
+                      % (LABEL_FREE_BLESSING + LABELLED_BLESSING))
     flags.DEFINE_float("bless_threshold", d("bless_threshold"),
                        "Bless only if --bless_metric passes this (at most for distances, "
-                       "at least for the others) and is not worse than the pushed version.")
+                       "at least for the others) and is not worse than the pushed version. "
+                       "Unset: the default of the metric (see --bless_metric).")
+    flags.DEFINE_string("inception_weights", d("inception_weights"),
+                        "InceptionV3 weights file (.h5/.keras, e.g. keras.applications' "
+                        "ImageNet weights) for the inception_* metrics (FID in the usual "
+                        "features); unset: not computed.")
+    flags.DEFINE_integer("encoder_steps", d("encoder_steps"),
+                         "Training steps of the Evaluator's label-free SimCLR encoder "
+                         "(unlabelled data; unset: 300).")
     flags.DEFINE_string("serving_dir", d("serving_dir"), "TF Serving base directory.")
     flags.DEFINE_string("model_name", d("model_name"), "Served model name.")
     flags.DEFINE_integer("version", d("version"), "Version to push (default: the next free one).")

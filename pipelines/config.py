@@ -16,12 +16,29 @@ from pipelines.framework import PipelineError
 # gankeras.distribute.STRATEGIES, listed so that flag parsing needs no
 # TensorFlow import; validate() checks they agree.
 STRATEGIES = ("default", "mirrored", "multi_worker", "tpu")
-# Names of gankeras.architectures.ARCHITECTURES, listed so that flag parsing
-# and --helpfull need no TensorFlow import; validate() checks they agree.
 # Keras dtype policies the Trainer accepts (see train_mnist's --precision).
 PRECISIONS = ("float32", "mixed_bfloat16")
 AUGMENTATIONS = ("none", "diffaugment", "ada")  # gankeras.augment.get
-ARCHITECTURES = ("dcgan", "conditional", "acgan", "mlp", "vaegan", "wgan_gp")
+# The names of gankeras.architectures.ARCHITECTURES and gankeras.losses.LOSSES,
+# listed because importing gankeras (Keras + a backend: ~8 s on 2 loaded
+# cores) would make `--helpfull` slow (0.4 s without it);
+# tests/test_pipeline_config_names.py asserts they equal the registries.
+ARCHITECTURES = ("dcgan", "conditional", "acgan", "mlp", "vaegan", "wgan_gp", "resnet",
+                 "resnet_projection")
+LOSSES = ("non_saturating", "minimax", "wasserstein", "hinge", "least_squares",
+          "relativistic_average", "fgan_kl", "fgan_reverse_kl", "fgan_pearson",
+          "fgan_squared_hellinger", "fgan_jensen_shannon", "maximum_likelihood", "mmd")
+# The blessing when --bless_metric is unset: unlabelled data (--image_dir
+# without --labels_from_folders) is blessed on the Fréchet distance in the
+# label-free SimCLR features, labelled data on the domain classifier's
+# score. 5.0 in the SimCLR features (bench/label_free_ladder.py, Fashion-MNIST:
+# held-out real 0.017, blurred 2.1, half the classes dropped 1.9, a
+# collapsed generator 11.6, uniform noise 44.9) rejects a collapsed or
+# noise generator with a 2x margin and passes a diverse, if blurry, one.
+LABEL_FREE_BLESSING = ("frechet_distance", 5.0)
+LABELLED_BLESSING = ("classifier_score", 3.0)
+# --bless_threshold when unset but --bless_metric is given.
+DEFAULT_THRESHOLDS = {"classifier_score": 3.0, "frechet_distance": 5.0}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -60,10 +77,21 @@ class PipelineConfig:
     strategy: str = "default"
     precision: str = "float32"
     verbose: int = 1
+    # Monitoring (Trainer): GANTensorBoard summaries; Quality every n epochs
+    # (0: off) on quality_samples fakes, keeping the best generator.
+    tensorboard: bool = True
+    quality_every_n_epochs: int = 0
+    quality_samples: int = 256
     # Evaluation (Evaluator)
     eval_samples: int = 2000
-    bless_metric: str = "classifier_score"
-    bless_threshold: float = 3.0
+    # None: LABEL_FREE_BLESSING for unlabelled data, else LABELLED_BLESSING
+    # (see `blessing`); train_mnist sets classifier_score / 3.0.
+    bless_metric: typing.Optional[str] = None
+    bless_threshold: typing.Optional[float] = None
+    # InceptionV3 weights (.h5/.keras) for the inception_* metrics; None: none.
+    inception_weights: typing.Optional[str] = None
+    # SimCLR encoder training steps for unlabelled data; None: its default (300).
+    encoder_steps: typing.Optional[int] = None
     # Serving (Pusher)
     serving_dir: str = "saved_models"
     model_name: str = "mnist_gan"
@@ -86,8 +114,27 @@ class PipelineConfig:
             "architecture latent_dim base_filters loss d_steps epochs steps_per_epoch "
             "batch_size d_learning_rate g_learning_rate beta_1 ema replay_buffer gradient_penalty "
             "augment ada_target conditional seed strategy precision"
-        ).split()
+        ).split() + ["tensorboard", "quality_every_n_epochs", "quality_samples"]
         return {name: getattr(self, name) for name in names}
+
+    def unlabelled(self):
+        """True when the data surely has no labels: a folder of images
+        without --labels_from_folders (TFDS and IDX data usually have them;
+        the Evaluator checks)."""
+        return self.image_dir is not None and not self.labels_from_folders
+
+    def blessing(self):
+        """`(metric, threshold)` the Evaluator blesses on: the flags, or
+        where unset `LABEL_FREE_BLESSING` / `LABELLED_BLESSING` /
+        `DEFAULT_THRESHOLDS`."""
+        metric = self.bless_metric
+        if metric is None:
+            metric, threshold = LABEL_FREE_BLESSING if self.unlabelled() else LABELLED_BLESSING
+        else:
+            threshold = DEFAULT_THRESHOLDS.get(metric)
+        if self.bless_threshold is not None:
+            threshold = self.bless_threshold
+        return metric, threshold
 
     def to_json(self):
         return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=True)
@@ -104,12 +151,21 @@ class PipelineConfig:
 
         if self.loss not in losses.LOSSES:
             bad("loss", f"one of {sorted(losses.LOSSES)}")
-        if self.architecture not in ARCHITECTURES or self.architecture not in architectures.ARCHITECTURES:
-            bad("architecture", f"one of {list(ARCHITECTURES)}")
+        if self.architecture not in architectures.ARCHITECTURES:
+            bad("architecture", f"one of {sorted(architectures.ARCHITECTURES)}")
         from pipelines.components.evaluator import BLESSING_METRICS
 
-        if self.bless_metric not in BLESSING_METRICS:
-            bad("bless_metric", f"one of {sorted(BLESSING_METRICS)}")
+        if self.bless_metric is not None and self.bless_metric not in BLESSING_METRICS:
+            bad("bless_metric", f"one of {sorted(BLESSING_METRICS)}, or unset")
+        if self.bless_metric is not None and self.blessing()[1] is None:
+            raise PipelineError(
+                f"--bless_metric={self.bless_metric} needs a --bless_threshold (there is no "
+                f"default on its scale; defaults exist for {sorted(DEFAULT_THRESHOLDS)})."
+            )
+        if self.encoder_steps is not None and self.encoder_steps < 1:
+            bad("encoder_steps", "a positive integer or unset")
+        if self.inception_weights is not None and not os.path.isfile(self.inception_weights):
+            bad("inception_weights", "an InceptionV3 weights file (.h5 or .keras)")
         from gankeras import distribute
 
         if self.strategy not in STRATEGIES or self.strategy not in distribute.STRATEGIES:
@@ -119,6 +175,11 @@ class PipelineConfig:
         for name in ("latent_dim", "base_filters", "d_steps", "epochs", "batch_size", "eval_samples"):
             if getattr(self, name) < 1:
                 bad(name, "a positive integer")
+        if self.quality_every_n_epochs < 0:
+            bad("quality_every_n_epochs", "0 (off) or a number of epochs")
+        if self.quality_every_n_epochs and self.quality_samples < 129:
+            bad("quality_samples", "more than 128 (the features' dimension: FD needs more "
+                "samples than dimensions)")
         for name in ("steps_per_epoch", "num_train_examples", "version"):
             if getattr(self, name) is not None and getattr(self, name) < 1:
                 bad(name, "a positive integer or unset")
@@ -135,7 +196,7 @@ class PipelineConfig:
             bad("augment", f"one of {list(AUGMENTATIONS)}")
         if not (math.isfinite(self.ada_target) and 0 < self.ada_target < 1):
             bad("ada_target", "a number in (0, 1) (0.6 in Karras et al. 2020)")
-        if not math.isfinite(self.bless_threshold):
+        if self.bless_threshold is not None and not math.isfinite(self.bless_threshold):
             bad("bless_threshold", "a finite number (NaN or inf would bless or reject "
                 "every model whatever its score)")
         if not (math.isfinite(self.wait_for_lock) and self.wait_for_lock >= 0):

@@ -15,7 +15,7 @@ import dataclasses
 import json
 import os
 
-from pipelines.components.evaluator import make_evaluator
+from pipelines.components.evaluator import BLESSING_METRICS, make_evaluator
 from pipelines.components.example_gen import make_example_gen
 from pipelines.components.pusher import make_pusher
 from pipelines.components.trainer import make_trainer
@@ -31,21 +31,26 @@ def build_components(config):
     trainer = make_trainer(
         example_gen.output("examples"), verbose=config.verbose, **config.trainer_parameters()
     )
-    # Options the networks resolve from the process (the DCGAN's upsampling
-    # "auto" is transposed convolutions on TensorFlow, resize + conv on JAX),
-    # resolved here so that they are part of the Trainer's cache key.
+    # Every option of the networks, defaults filled in and the ones resolved
+    # from the process spelled out (the DCGAN's upsampling "auto" is
+    # transposed convolutions on TensorFlow, resize + conv on JAX): part of
+    # the Trainer's cache key, and exactly what it builds.
     trainer.resolvers["network_options"] = lambda inputs: resolved_network_options(
-        config.architecture
+        config.trainer_parameters()
     )
     trainer.checks.append(check_batch_fits)
+    metric, threshold = config.blessing()
     evaluator = make_evaluator(
         trainer.output("model"),
         example_gen.output("examples"),
         num_samples=config.eval_samples,
-        metric=config.bless_metric,
-        threshold=config.bless_threshold,
+        metric=metric,
+        threshold=threshold,
         model_dir=os.path.join(serving_dir, config.model_name),
         cache_dir=os.path.join(os.path.abspath(config.pipeline_root), "Evaluator", "domain_classifier"),
+        inception_weights=(os.path.abspath(config.inception_weights)
+                           if config.inception_weights else None),
+        encoder_steps=config.encoder_steps,
     )
     pusher = make_pusher(
         trainer.output("model"),
@@ -61,13 +66,24 @@ def build_components(config):
     return components
 
 
-def resolved_network_options(architecture):
-    """The backend-dependent choices `architectures.build(architecture, ...)`
-    makes with its defaults, resolved in this process: `{"upsampling":
-    "transposed" | "resize"}` for the convolutional families, {} for "mlp"."""
-    from gankeras.architectures.upsampling import resolve_upsampling
+def resolved_network_options(parameters):
+    """Every option `architectures.build` takes for the Trainer parameters'
+    network (`trainer.network_name`), resolved in this process by
+    `gankeras.architectures.resolve_options`: e.g. `{"base_filters": 32,
+    "upsampling": "transposed"}` for "dcgan" on TensorFlow ("resize" on
+    JAX), `{"hidden_units": ..., "d_hidden_units": ...}` for "mlp"."""
+    from gankeras import architectures
 
-    return {} if architecture == "mlp" else {"upsampling": resolve_upsampling("auto")}
+    from pipelines.components.trainer import network_name
+
+    name = network_name(parameters)
+    options = {} if name == "mlp" else {"base_filters": parameters["base_filters"]}
+    try:
+        resolved = architectures.resolve_options(name, **options)
+    except ValueError as error:
+        raise PipelineError(f"Cannot build --architecture={parameters['architecture']}: {error}") from error
+    # JSON-like values (the record and the cache key are JSON).
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in resolved.items()}
 
 
 def check_batch_fits(inputs, parameters):
@@ -197,11 +213,17 @@ def summary(config, records):
         lines.append(f"{name:<11} {state:<16} {record.record_path}")
     lines.append(f"model:       {trainer.outputs['model'].path('generator.keras')}")
     lines.append(f"sample grid: {trainer.result.get('sample_grid')}")
+    best = trainer.result.get("quality_best")
+    if best:
+        lines.append(f"best epoch:  {best['epoch']} ({best['monitor']}={best['value']:.4g}; "
+                     "the generator evaluated and pushed)")
+    if trainer.result.get("tensorboard"):
+        lines.append(f"tensorboard: tensorboard --logdir {trainer.result['tensorboard']}")
     metrics = trainer.result.get("final_metrics") or {}
     if metrics:
         lines.append("train:       " + ", ".join(f"{k}={v:.4f}" for k, v in sorted(metrics.items())))
     ev = evaluator.result
-    shown = ("frechet_distance", "kernel_distance", "classifier_score", "precision", "recall")
+    shown = tuple(BLESSING_METRICS)
     metrics = ev.get("metrics") or {}
     lines.append("evaluation:  " + ", ".join(f"{k}={metrics[k]:.4g}" for k in shown if k in metrics))
     lines.append(

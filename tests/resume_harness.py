@@ -18,9 +18,8 @@ import os
 import sys
 import time
 
-import numpy as np
 
-COUNT, SIZE = 44, 28  # 44 examples: batches of 8 straddle the passes over the data
+COUNT = 44  # 44 examples (28x28 IDX): batches of 8 straddle the passes over the data
 PARAMETERS = dict(
     architecture="dcgan",
     latent_dim=4,
@@ -41,20 +40,19 @@ PARAMETERS = dict(
     strategy="default",
     precision="float32",
     verbose=0,
+    tensorboard=True,  # the pipeline's default: its summaries must not disturb the resume
 )
 
 
-def write_examples(directory):
+def write_examples(workdir, artifact):
+    """The examples artifact: the pipeline's ExampleGen executor on tiny
+    MNIST-format IDX files (its TFRecord shards, as a pipeline run has them)."""
     from pipelines.components import example_gen
+    from tests.test_pipeline_support import write_idx_files
 
-    os.makedirs(directory, exist_ok=True)
-    rng = np.random.default_rng(0)
-    example_gen.write_examples(
-        directory,
-        rng.integers(0, 256, (COUNT, SIZE, SIZE, 1)).astype(np.uint8),
-        rng.integers(0, 2, COUNT).astype(np.int32),
-        source="resume_harness",
-    )
+    idx_dir = write_idx_files(os.path.join(workdir, "idx"), count=COUNT + 6)
+    component = example_gen.make_example_gen(idx_dir=idx_dir, num_examples=COUNT)
+    example_gen.run_example_gen({}, {"examples": artifact("examples")}, component.parameters)
 
 
 def pause_here():
@@ -107,7 +105,7 @@ def main(workdir, pause=None):
         return Artifact("Harness", name, uri, name, "run")
 
     if not os.path.exists(os.path.join(workdir, "examples", "stats.json")):
-        write_examples(os.path.join(workdir, "examples"))
+        write_examples(workdir, artifact)
     if pause:
         install_pause(pause)
     result = trainer.run_trainer(

@@ -107,5 +107,7 @@ def test_a_rerun_under_another_backend_trains_anew_and_is_never_stuck(tmp_path):
     assert by_backend["tensorflow"]["run_id"] != jax_record["run_id"]
     assert by_backend["tensorflow"]["outputs"]["model"] != jax_record["outputs"]["model"]
     # The resolved network choice differs too, and is recorded in the key's parameters.
-    assert jax_record["parameters"]["network_options"] == {"upsampling": "resize"}
-    assert by_backend["tensorflow"]["parameters"]["network_options"] == {"upsampling": "transposed"}
+    # Every option of the networks is recorded (gankeras.architectures.resolve_options).
+    assert jax_record["parameters"]["network_options"] == {"base_filters": 8, "upsampling": "resize"}
+    assert by_backend["tensorflow"]["parameters"]["network_options"] == {
+        "base_filters": 8, "upsampling": "transposed"}

@@ -43,7 +43,8 @@ BLESSING_METRICS = {
 }
 
 
-def make_evaluator(model, examples, num_samples, metric, threshold, model_dir, cache_dir):
+def make_evaluator(model, examples, num_samples, metric, threshold, model_dir, cache_dir,
+                   inception_weights=None, encoder_steps=None):
     """The Evaluator component.
 
     Args:
@@ -56,6 +57,10 @@ def make_evaluator(model, examples, num_samples, metric, threshold, model_dir, c
         model_dir: `<serving_dir>/<model_name>`: the pushed versions whose
             evaluation is the baseline.
         cache_dir: where the domain classifier is cached between runs.
+        inception_weights: an InceptionV3 weights file: adds the
+            `inception_*` metrics; None: not computed.
+        encoder_steps: training steps of the label-free SimCLR encoder
+            (unlabelled data); None: `contrastive.DEFAULTS["steps"]`.
     """
     return Component(
         name="Evaluator",
@@ -63,7 +68,8 @@ def make_evaluator(model, examples, num_samples, metric, threshold, model_dir, c
         inputs={"model": model, "examples": examples},
         outputs=("evaluation", "blessing"),
         parameters=dict(
-            metric=metric, threshold=threshold, num_samples=num_samples, cache_dir=cache_dir
+            metric=metric, threshold=threshold, num_samples=num_samples, cache_dir=cache_dir,
+            inception_weights=inception_weights, encoder_steps=encoder_steps,
         ),
         resolvers={
             "baseline": lambda inputs: read_baseline(
@@ -234,7 +240,7 @@ def run_evaluator(inputs, outputs, p):
     name = "BLESSED" if blessed else "NOT_BLESSED"
     with open(outputs["blessing"].path(name), "w") as f:
         f.write("passed: threshold and baseline\n" if blessed else "\n".join(reasons) + "\n")
-    shown = ("frechet_distance", "kernel_distance", "classifier_score", "precision", "recall")
+    shown = tuple(BLESSING_METRICS)
     print("  " + ", ".join(f"{k}={metrics[k]:.4g}" for k in shown if k in metrics))
     print(f"  {p['metric']} = {value:.4g} -> {name}" + ("" if blessed else f" ({'; '.join(reasons)})"))
     return dict(record, blessed=blessed, reasons=reasons)

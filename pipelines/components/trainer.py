@@ -15,6 +15,20 @@ is in the checkpoint, and the data order is a pure function of (--seed,
 batch index) (`training_dataset`).
 - `samples/`: `fakes000001.png`, ... one sample grid per epoch, from fixed
   seeds so the grids show the same latents improving.
+- `model/tensorboard/` (`tensorboard=True`): `gankeras.callbacks.
+  GANTensorBoard` summaries per epoch (sample grid, D's accuracy on a fixed
+  real batch and on fakes, the epoch's losses and quality figures):
+  `tensorboard --logdir <model>/tensorboard`.
+- `model/quality/` (`quality_every_n_epochs` > 0): `gankeras.callbacks.
+  Quality` measures FD and KID of `quality_samples` fakes every n epochs and
+  keeps the best generator (`best.keras`, `best.json`); `generator.keras`
+  is then that best generator (what the Evaluator scores and the Pusher
+  exports) and the record's `quality_best_epoch` says which epoch it is.
+  The features are a cheap fixed extractor, the SimCLR encoder of the
+  Evaluator's label-free metrics at its seeded random initialisation, not
+  trained (training it, or the domain classifier, inside the Trainer costs
+  minutes): random convolutional features still rank real < mode-dropped <
+  blurred < collapsed (bench/label_free_ladder.py, "untrained encoder").
 """
 
 import json
@@ -33,11 +47,14 @@ def make_trainer(examples, verbose=1, **parameters):
 
     Args:
         examples: the ExampleGen `examples` channel.
-        **parameters: the `TrainerConfig` fields (see
-            `pipelines.config.TrainerConfig`): architecture, latent_dim,
-            loss, d_steps, epochs, steps_per_epoch, batch_size,
-            d_learning_rate, g_learning_rate, beta_1, ema, replay_buffer,
-            gradient_penalty, conditional, seed, strategy.
+        **parameters: `pipelines.config.PipelineConfig.trainer_parameters()`:
+            architecture, latent_dim, base_filters, loss, d_steps, epochs,
+            steps_per_epoch, batch_size, d_learning_rate, g_learning_rate,
+            beta_1, ema, replay_buffer, gradient_penalty, conditional, seed
+            (also the GAN's noise seed), strategy, precision, tensorboard,
+            quality_every_n_epochs, quality_samples; the pipeline adds
+            `network_options` (`pipelines.pipeline.resolved_network_options`:
+            every option of the networks, which are built from exactly it).
         verbose: Keras progress output (not part of the cache key).
     """
     return Component(
@@ -50,7 +67,22 @@ def make_trainer(examples, verbose=1, **parameters):
     )
 
 
-CONDITIONAL_ARCHITECTURES = ("conditional", "acgan")
+CONDITIONAL_ARCHITECTURES = ("conditional", "acgan", "resnet_projection")
+# --conditional maps an unconditional family to its conditional variant.
+CONDITIONAL_VARIANTS = {"dcgan": "conditional", "resnet": "resnet_projection"}
+# Real images the Quality and GANTensorBoard callbacks compare with.
+QUALITY_REAL_IMAGES = 1000
+TENSORBOARD_REAL_IMAGES = 64
+
+
+def network_name(p):
+    """The `gankeras.architectures` name the Trainer parameters `p` build:
+    `p["architecture"]`, or with `p["conditional"]` its conditional variant
+    (`CONDITIONAL_VARIANTS`)."""
+    name = p["architecture"]
+    if p["conditional"]:
+        name = CONDITIONAL_VARIANTS.get(name, name)
+    return name
 
 
 def build_gan(p, image_shape, num_classes):
@@ -90,16 +122,22 @@ def _build_gan(p, image_shape, num_classes):
     import gankeras
     from gankeras import architectures
 
-    name = p["architecture"]
-    if p["conditional"] and name == "dcgan":
-        name = "conditional"
+    name = network_name(p)
     conditional = name in CONDITIONAL_ARCHITECTURES
     if p["conditional"] and not conditional:
         raise PipelineError(
-            f"--conditional is not available for --architecture={name}; "
-            f"expected one of ['dcgan', {', '.join(map(repr, CONDITIONAL_ARCHITECTURES))}]."
+            f"--conditional is not available for --architecture={name}; expected one of "
+            f"{sorted(set(CONDITIONAL_VARIANTS) | set(CONDITIONAL_ARCHITECTURES))}."
         )
-    options = {} if name == "mlp" else {"base_filters": p["base_filters"]}
+    # The options the pipeline resolved and recorded (`network_options`, part
+    # of the cache key); without them (a Trainer run outside the pipeline),
+    # the same resolution here.
+    options = p.get("network_options")
+    if options is None:
+        options = architectures.resolve_options(
+            name, **({} if name == "mlp" else {"base_filters": p["base_filters"]})
+        )
+    options = {k: tuple(v) if isinstance(v, list) else v for k, v in options.items()}
     try:
         networks = architectures.build(
             name,
@@ -116,7 +154,8 @@ def _build_gan(p, image_shape, num_classes):
     augment = gankeras.augment.get(
         p["augment"], **({"target": p["ada_target"]} if p["augment"] == "ada" else {})
     )
-    gan = gankeras.GAN(**networks, replay_buffer=replay, augment=augment)
+    # --seed sets the GAN's noise seed too (z, label and augmentation draws).
+    gan = gankeras.GAN(**networks, replay_buffer=replay, augment=augment, seed=p["seed"])
     gan.compile(
         d_optimizer=keras.optimizers.Adam(p["d_learning_rate"], beta_1=p["beta_1"]),
         # EMA horizon ~100 steps (Keras's default momentum): with 0.999 a
@@ -208,13 +247,17 @@ def _train(inputs, outputs, p, stats):
         dataset, steps_per_epoch = training_dataset(
             inputs["examples"], p, gan.conditional, initial_epoch
         )
+        # Quality first (its figures go into the logs the others see), the
+        # grid before the checkpoint: once a checkpoint exists, its epoch's
+        # grid and best generator do.
+        extra = monitoring_callbacks(inputs["examples"], p, gan, model_dir, initial_epoch)
         gan.fit(
             dataset,
             epochs=p["epochs"],
             initial_epoch=initial_epoch,
             steps_per_epoch=steps_per_epoch,
-            # The grid first: once a checkpoint exists, its epoch's grid does.
             callbacks=[
+                *extra,
                 callbacks.SampleGrid(samples_dir, seeds=np.arange(SAMPLE_GRID_SEEDS)),
                 callbacks.GANCheckpoint(checkpoint_dir, keep=2),
             ],
@@ -223,8 +266,16 @@ def _train(inputs, outputs, p, stats):
     # The whole history, also of epochs trained before a resume: it is kept
     # with the checkpoints (the last epoch always gets one).
     history = callbacks.read_history(checkpoint_dir, p["epochs"])
-    with gan.ema_weights():
-        gan.generator.save(os.path.join(model_dir, "generator.keras"))
+    best = callbacks.quality.read_best(quality_dir(model_dir)) if p.get("quality_every_n_epochs") else None
+    if best is not None:
+        # The best generator Quality kept (saved with its EMA weights).
+        import shutil
+
+        shutil.copyfile(os.path.join(quality_dir(model_dir), "best.keras"),
+                        os.path.join(model_dir, "generator.keras"))
+    else:
+        with gan.ema_weights():
+            gan.generator.save(os.path.join(model_dir, "generator.keras"))
     with open(os.path.join(model_dir, "history.json"), "w") as f:
         json.dump(history, f, indent=2)
     with open(os.path.join(model_dir, "model_info.json"), "w") as f:
@@ -236,4 +287,46 @@ def _train(inputs, outputs, p, stats):
         "resumed_from_epoch": initial_epoch,
         "final_metrics": {k: v[-1] for k, v in history.items()},
         "sample_grid": os.path.join(samples_dir, grids[-1]) if grids else None,
+        **({"quality_best_epoch": best["epoch"], "quality_best": best} if best else {}),
+        **({"tensorboard": os.path.join(model_dir, "tensorboard")} if p.get("tensorboard") else {}),
     }
+
+
+def quality_dir(model_dir):
+    return os.path.join(model_dir, "quality")
+
+
+def monitoring_callbacks(examples, p, gan, model_dir, initial_epoch):
+    """`[Quality, GANTensorBoard]`, each when its parameter asks for it
+    (`quality_every_n_epochs` > 0, `tensorboard`)."""
+    from gankeras import callbacks
+
+    every = p.get("quality_every_n_epochs") or 0
+    if not every and not p.get("tensorboard"):
+        return []
+    count = max(QUALITY_REAL_IMAGES if every else 0, TENSORBOARD_REAL_IMAGES)
+    images, labels, _ = example_gen.load_examples(examples, "train", limit=count)
+    real = images.astype(np.float32) / 127.5 - 1.0
+    found = []
+    if every:
+        from gankeras.evaluation import contrastive
+
+        # A fixed extractor (see the module docstring): the same seeded
+        # random weights in every run and after every resume.
+        encoder = contrastive.ContrastiveEncoder(
+            contrastive.build_contrastive_encoder(tuple(gan.image_shape), seed=p["seed"])
+        )
+        found.append(callbacks.Quality(
+            encoder.features, real, every_n_epochs=every,
+            num_samples=p.get("quality_samples") or 256, seed=p["seed"],
+            directory=quality_dir(model_dir), use_ema=p["ema"], resume=initial_epoch > 0,
+        ))
+    if p.get("tensorboard"):
+        conditional = gan.conditional and labels is not None
+        found.append(callbacks.GANTensorBoard(
+            os.path.join(model_dir, "tensorboard"),
+            labels=(np.arange(16) % gan.num_classes) if conditional else None,
+            real_images=real[:TENSORBOARD_REAL_IMAGES],
+            real_labels=labels[:TENSORBOARD_REAL_IMAGES] if conditional else None,
+        ))
+    return found
