@@ -179,6 +179,28 @@ def test_generate_zero_images_returns_an_empty_batch():
         gan.generate(-1)
 
 
+def test_generate_refuses_seeds_that_are_not_one_integer_per_image():
+    generator, discriminator = image_pair()
+    gan = gankeras.GAN(generator, discriminator)
+    with pytest.raises(ValueError, match=r"Expected seeds of shape \[n\].*\(2, 2\)"):
+        gan.generate(seeds=[[1, 2], [3, 4]])
+    with pytest.raises(ValueError, match="Expected integer seeds"):
+        gan.generate(seeds=[0.5, 1.5])
+
+
+def test_generate_with_truncation_pulls_the_latents_toward_the_mean():
+    generator, discriminator = image_pair()
+    gan = gankeras.GAN(generator, discriminator)
+    seeds = [3, 4, 5]
+    np.testing.assert_array_equal(gan.generate(seeds=seeds, truncation=1.0),
+                                  gan.generate(seeds=seeds))
+    z = gankeras.latents_from_seeds(seeds, gan.latent_dim)
+    expected = keras.ops.convert_to_numpy(gan.generator(0.5 * z, training=False))
+    np.testing.assert_allclose(gan.generate(seeds=seeds, truncation=0.5), expected, atol=1e-6)
+    average = gan.generate(seeds=seeds, truncation=0.0)  # every seed -> z = 0
+    np.testing.assert_allclose(average, np.broadcast_to(average[:1], average.shape), atol=1e-6)
+
+
 # --- data range of later batches ------------------------------------------------------
 
 

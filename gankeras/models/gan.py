@@ -23,7 +23,7 @@ from gankeras.models import ema, fit_checks, phases
 from gankeras.models.config import TrainingConfig
 from gankeras.models.optimizers import GANOptimizer, get_optimizer
 from gankeras.models.replay import ReplayBuffer
-from gankeras.sampling import latents_from_seeds
+from gankeras.sampling import check_seeds, latents_from_seeds
 
 # The Keras objects a GAN's config holds serialized.
 _COMPONENTS = ("generator", "discriminator", "encoder", "replay_buffer", "augment")
@@ -345,7 +345,14 @@ class GAN(gan_backend.GANTrainer, keras.Model):
         return self.generator(inputs, training=training)
 
     def generate(
-        self, num_images=None, seed=0, seeds=None, labels=None, batch_size=256, use_ema=True
+        self,
+        num_images=None,
+        seed=0,
+        seeds=None,
+        labels=None,
+        batch_size=256,
+        use_ema=True,
+        truncation=None,
     ):
         """Generates images as a numpy array `[n, *image_shape]` in [-1, 1].
 
@@ -364,6 +371,14 @@ class GAN(gan_backend.GANTrainer, keras.Model):
             batch_size: images per forward pass.
             use_ema: sample with the generator's moving-average weights when
                 `g_optimizer` keeps them.
+            truncation: psi (usually in [0, 1]) or None: latents pulled toward
+                their mean, `psi * z` (the truncation trick, Brock et al. 2019;
+                Karras et al. 2019), as the SavedModel's
+                `generate_from_seeds_truncated` does; None (or 1) samples plainly.
+
+        Raises:
+            ValueError: seeds not an integer array `[n]`
+                (`gankeras.sampling.check_seeds`), or a bad `truncation`.
         """
         if seeds is None:
             if num_images is None:
@@ -373,7 +388,10 @@ class GAN(gan_backend.GANTrainer, keras.Model):
                     f"`num_images` must be an integer >= 0. Received: num_images={num_images!r}"
                 )
             seeds = np.arange(seed, seed + int(num_images), dtype=np.int64)
-        seeds = np.asarray(seeds, dtype=np.int64).reshape(-1)
+        seeds = np.asarray(seeds)
+        if seeds.shape == (0,):
+            seeds = seeds.astype(np.int64)  # [] has no integer dtype of its own
+        seeds = check_seeds(seeds)
         if self.conditional_generator:
             if labels is None:
                 labels = np.arange(len(seeds)) % self.num_classes
@@ -381,6 +399,11 @@ class GAN(gan_backend.GANTrainer, keras.Model):
         if not len(seeds):
             return np.zeros((0, *self.image_shape), np.float32)
         z = latents_from_seeds(seeds, self.latent_dim)
+        if truncation is not None:
+            # (imported here: gankeras.interpolation imports the GAN's module)
+            from gankeras.interpolation import truncate
+
+            z = truncate(z, truncation)
         outputs = []
         with self.ema_weights(enabled=use_ema):
             for start in range(0, len(seeds), batch_size):
