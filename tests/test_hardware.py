@@ -111,12 +111,12 @@ def test_mixed_bfloat16_trains_the_pipeline_networks(mixed_bfloat16, fallback, a
     import gankeras
     from gankeras import architectures
 
-    networks = architectures.build(architecture, image_shape=(8, 8, 1), latent_dim=4, base_filters=4)
+    networks = architectures.build(architecture, image_shape=(28, 28, 1), latent_dim=4, base_filters=4)
     gan = gankeras.GAN(**networks)
     gan.compile(d_optimizer=keras.optimizers.Adam(1e-3), g_optimizer=keras.optimizers.Adam(1e-3),
                 gradient_penalty=10.0 if architecture == "wgan_gp" else 0.0)
     assert gan.generator.compute_dtype == "bfloat16"
-    images = np.random.default_rng(0).uniform(-1, 1, (16, 8, 8, 1)).astype("float32")
+    images = np.random.default_rng(0).uniform(-1, 1, (16, 28, 28, 1)).astype("float32")
     with fallback_kernels(fallback):
         history = gan.fit(images, batch_size=8, epochs=1, verbose=0).history
     assert int(gan.optimizer.iterations) == 2
