@@ -246,6 +246,18 @@ def _first_batch(x, y, batch_size=None):
     return None
 
 
+def out_of_range_hint(data_range, lo, hi):
+    """None when values seen in `[lo, hi]` fit `data_range` (with
+    `RANGE_SLACK`), else the hint an error adds ("" or the 0..255 advice)."""
+    low, high = data_range
+    slack = RANGE_SLACK * (high - low)
+    if lo >= low - slack and hi <= high + slack:
+        return None
+    if hi > 2.0 * max(abs(high), 1.0):
+        return " It looks like un-rescaled 0..255 data: use x / 127.5 - 1."
+    return ""
+
+
 def check_first_batch(gan, x, y=None, batch_size=None):
     """Checks the first training batch against `gan` before training.
 
@@ -283,14 +295,9 @@ def check_first_batch(gan, x, y=None, batch_size=None):
         )
     if gan.data_range is not None:
         low, high = gan.data_range
-        slack = RANGE_SLACK * (high - low)
         lo, hi = float(images.min()), float(images.max())
-        if lo < low - slack or hi > high + slack:
-            hint = (
-                " It looks like un-rescaled 0..255 data: use x / 127.5 - 1."
-                if hi > 2.0 * max(abs(high), 1.0)
-                else ""
-            )
+        hint = out_of_range_hint(gan.data_range, lo, hi)
+        if hint is not None:
             raise ValueError(
                 f"The data has values in [{lo:g}, {hi:g}] but the model "
                 f"expects values in [{low:g}, {high:g}] (tanh output).{hint} "

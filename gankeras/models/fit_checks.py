@@ -64,15 +64,10 @@ class DataRangeCheck(keras.callbacks.Callback):
         if low_seen == math.inf:  # no batch this epoch
             return
         low, high = gan.data_range
-        slack = validation.RANGE_SLACK * (high - low)
-        if low_seen >= low - slack and high_seen <= high + slack:
+        hint = validation.out_of_range_hint(gan.data_range, low_seen, high_seen)
+        if hint is None:
             return
         gan.stop_training = True
-        hint = (
-            " It looks like un-rescaled 0..255 data: use x / 127.5 - 1."
-            if high_seen > 2.0 * max(abs(high), 1.0)
-            else ""
-        )
         raise ValueError(
             f"The real batches of epoch {epoch + 1} had values in "
             f"[{low_seen:g}, {high_seen:g}] but the model expects values in "
