@@ -5,7 +5,7 @@ PIP := $(PYTHON) -m pip
 BACKENDS ?= tensorflow jax torch
 PYTEST_ARGS ?= -n 2 -q
 
-.PHONY: setup test train bench clean
+.PHONY: setup lint test train bench clean
 
 setup: .setup-done
 
@@ -19,8 +19,14 @@ setup: .setup-done
 	$(PIP) install -q -e ".[jax,torch,dev]"
 	touch .setup-done
 
-# The test suite, once per Keras backend.
-test: setup
+# Lint and format check (configured in pyproject.toml); `ruff format .` fixes
+# the formatting.
+lint: setup
+	$(PYTHON) -m ruff check .
+	$(PYTHON) -m ruff format --check .
+
+# The linter, then the test suite once per Keras backend.
+test: setup lint
 	@set -e; for backend in $(BACKENDS); do \
 	  echo "=== KERAS_BACKEND=$$backend ==="; \
 	  KERAS_BACKEND=$$backend $(PYTHON) -m pytest $(PYTEST_ARGS) tests; \

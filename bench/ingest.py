@@ -102,8 +102,9 @@ def child_examplegen(args):
     from pipelines.framework import Artifact
 
     out = tempfile.mkdtemp(dir=args.workdir, prefix="examples-")
-    component = example_gen.make_example_gen(image_dir=args.folder, image_size=args.size,
-                                             num_examples=args.limit)
+    component = example_gen.make_example_gen(
+        image_dir=args.folder, image_size=args.size, num_examples=args.limit
+    )
     artifact = Artifact("ExampleGen", "examples", out, "bench", "bench")
 
     def cpu_seconds():
@@ -112,13 +113,21 @@ def child_examplegen(args):
         return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
     cpu, start = cpu_seconds(), time.perf_counter()
-    result = example_gen.run_example_gen({}, {"examples": artifact},
-                                         dict(component.parameters, workers=args.workers))
+    result = example_gen.run_example_gen(
+        {}, {"examples": artifact}, dict(component.parameters, workers=args.workers)
+    )
     seconds, cpu = time.perf_counter() - start, cpu_seconds() - cpu
     images = result["count"] + result["test_count"]
     children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    return dict(images=images, seconds=seconds, rate=images / seconds, rss=peak_rss_mb(),
-                worker_rss=children, examples=out, cpu=cpu)
+    return dict(
+        images=images,
+        seconds=seconds,
+        rate=images / seconds,
+        rss=peak_rss_mb(),
+        worker_rss=children,
+        examples=out,
+        cpu=cpu,
+    )
 
 
 def child_input(args):
@@ -130,8 +139,13 @@ def child_input(args):
 
     artifact = Artifact("ExampleGen", "examples", args.examples, "bench", "bench")
     dataset, count = example_gen.training_examples(artifact, with_labels=False)
-    dataset = pipeline.finish(dataset, value_range=pipeline.UINT8_RANGE, batch_size=128,
-                              seed=0, shuffle_buffer=args.shuffle_buffer)
+    dataset = pipeline.finish(
+        dataset,
+        value_range=pipeline.UINT8_RANGE,
+        batch_size=128,
+        seed=0,
+        shuffle_buffer=args.shuffle_buffer,
+    )
     start, seen = time.perf_counter(), 0
     for batch in dataset:
         seen += int(tf.shape(batch)[0])
@@ -157,16 +171,28 @@ def child_train(args):
     seconds = time.perf_counter() - start
     import keras
 
-    return dict(images=128 * steps, seconds=seconds, rate=128 * steps / seconds,
-                backend=keras.backend.backend())
+    return dict(
+        images=128 * steps,
+        seconds=seconds,
+        rate=128 * steps / seconds,
+        backend=keras.backend.backend(),
+    )
 
 
 def run_child(kind, **options):
     flags = [f"--_child={kind}"] + [f"--{k}={v}" for k, v in options.items() if v is not None]
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH=REPO_ROOT + os.pathsep
-               + os.environ.get("PYTHONPATH", ""))
-    result = subprocess.run([sys.executable, os.path.abspath(__file__), *flags], cwd=REPO_ROOT,
-                            env=env, capture_output=True, text=True)
+    env = dict(
+        os.environ,
+        TF_CPP_MIN_LOG_LEVEL="3",
+        PYTHONPATH=REPO_ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""),
+    )
+    result = subprocess.run(
+        [sys.executable, os.path.abspath(__file__), *flags],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     if result.returncode != 0:
         sys.exit(f"{kind} failed:\n{result.stdout[-2000:]}\n{result.stderr[-3000:]}")
     return json.loads(result.stdout.strip().splitlines()[-1])
@@ -195,35 +221,55 @@ def main():
     os.makedirs(folder, exist_ok=True)
     print(f"cpu: {cpu_description()}")
     made = make_folder(folder, args.n, args.size, args.workers)
-    print(f"folder: {args.n} PNGs {args.size}x{args.size} RGB in {folder}"
-          + (f" (generated in {made:.0f} s)" if made else " (reused)"))
+    print(
+        f"folder: {args.n} PNGs {args.size}x{args.size} RGB in {folder}"
+        + (f" (generated in {made:.0f} s)" if made else " (reused)")
+    )
     print()
-    header = (f"{'stage':<22}{'images':>9}{'seconds':>9}{'images/s':>10}"
-              f"{'peak RSS MB':>13}{'worker RSS MB':>15}")
+    header = (
+        f"{'stage':<22}{'images':>9}{'seconds':>9}{'images/s':>10}"
+        f"{'peak RSS MB':>13}{'worker RSS MB':>15}"
+    )
     print(header)
     print("-" * len(header))
     train = run_child("train", size=args.size)
     for n in (args.n // 10, args.n):
-        gen = run_child("examplegen", folder=folder, size=args.size, workers=args.workers,
-                        limit=None if n == args.n else n - n // 10, workdir=workdir)
-        print(f"{'ExampleGen':<22}{gen['images']:>9}{gen['seconds']:>9.1f}{gen['rate']:>10,.0f}"
-              f"{gen['rss']:>13,.0f}{gen['worker_rss']:>15,.0f}"
-              f"   ({gen['images'] / gen['cpu']:,.0f} images per CPU-second, all processes)")
+        gen = run_child(
+            "examplegen",
+            folder=folder,
+            size=args.size,
+            workers=args.workers,
+            limit=None if n == args.n else n - n // 10,
+            workdir=workdir,
+        )
+        print(
+            f"{'ExampleGen':<22}{gen['images']:>9}{gen['seconds']:>9.1f}{gen['rate']:>10,.0f}"
+            f"{gen['rss']:>13,.0f}{gen['worker_rss']:>15,.0f}"
+            f"   ({gen['images'] / gen['cpu']:,.0f} images per CPU-second, all processes)"
+        )
         feed = run_child("input", examples=gen["examples"], shuffle_buffer=args.shuffle_buffer)
-        print(f"{'input pipeline':<22}{feed['images']:>9}{feed['seconds']:>9.1f}"
-              f"{feed['rate']:>10,.0f}{feed['rss']:>13,.0f}")
+        print(
+            f"{'input pipeline':<22}{feed['images']:>9}{feed['seconds']:>9.1f}"
+            f"{feed['rate']:>10,.0f}{feed['rss']:>13,.0f}"
+        )
         subprocess.run(["rm", "-rf", gen["examples"]], check=False)
-    print(f"{'train step (' + train['backend'] + ')':<22}{train['images']:>9}"
-          f"{train['seconds']:>9.1f}{train['rate']:>10,.0f}")
+    print(
+        f"{'train step (' + train['backend'] + ')':<22}{train['images']:>9}"
+        f"{train['seconds']:>9.1f}{train['rate']:>10,.0f}"
+    )
     print()
     load = os.getloadavg()[0]
-    print(f"load average at the end: {load:.1f} on {os.cpu_count()} cores. On a quiet machine "
-          f"ExampleGen would reach about {args.workers} x the images per CPU-second above "
-          "(the workers decode in parallel; the writer takes a small share).")
-    print(f"ExampleGen: {args.workers} decoding processes + the writer; input pipeline: "
-          f"shuffle buffer {args.shuffle_buffer}, batch 128. The input pipeline feeds "
-          f"{feed['rate'] / train['rate']:,.0f}x the training rate of the pipeline's default "
-          f"DCGAN at {args.size}x{args.size}x3.")
+    print(
+        f"load average at the end: {load:.1f} on {os.cpu_count()} cores. On a quiet machine "
+        f"ExampleGen would reach about {args.workers} x the images per CPU-second above "
+        "(the workers decode in parallel; the writer takes a small share)."
+    )
+    print(
+        f"ExampleGen: {args.workers} decoding processes + the writer; input pipeline: "
+        f"shuffle buffer {args.shuffle_buffer}, batch 128. The input pipeline feeds "
+        f"{feed['rate'] / train['rate']:,.0f}x the training rate of the pipeline's default "
+        f"DCGAN at {args.size}x{args.size}x3."
+    )
 
 
 if __name__ == "__main__":

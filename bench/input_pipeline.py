@@ -63,11 +63,15 @@ def main():
 
     start = time.perf_counter()
     images, labels = data.load_idx(args.directory, "train")
-    print(f"load_idx(train): {len(images)} images {images.shape[1:]} "
-          f"from {args.directory} in {time.perf_counter() - start:.2f} s "
-          "(gunzip + parse)")
-    print(f"timed epochs per figure: {args.epochs} (median), after 1 warm-up epoch; "
-          f"cpu cores: {os.cpu_count()}")
+    print(
+        f"load_idx(train): {len(images)} images {images.shape[1:]} "
+        f"from {args.directory} in {time.perf_counter() - start:.2f} s "
+        "(gunzip + parse)"
+    )
+    print(
+        f"timed epochs per figure: {args.epochs} (median), after 1 warm-up epoch; "
+        f"cpu cores: {os.cpu_count()}"
+    )
     print()
     header = f"{'pipeline':<26}{'batch':>6}{'tf img/s':>12}{'numpy img/s':>14}{'x training':>12}"
     print(header)
@@ -83,8 +87,10 @@ def main():
             ratio = min(tf_rate, np_rate) / args.train_images_per_sec
             print(f"{name:<26}{batch_size:>6}{tf_rate:>12,.0f}{np_rate:>14,.0f}{ratio:>11,.0f}x")
     print()
-    print(f"x training: the slower of the two rates / {args.train_images_per_sec:g} "
-          "training images/s.")
+    print(
+        f"x training: the slower of the two rates / {args.train_images_per_sec:g} "
+        "training images/s."
+    )
 
 
 if __name__ == "__main__":

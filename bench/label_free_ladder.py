@@ -47,8 +47,15 @@ from gankeras.data import FASHION_MNIST_DIR, load_idx  # noqa: E402
 from gankeras.evaluation import contrastive  # noqa: E402
 from gankeras.evaluation.report import evaluate_samples  # noqa: E402
 
-COLUMNS = ("frechet_distance", "kernel_distance", "precision", "recall", "density", "coverage",
-           "memorization_ratio")
+COLUMNS = (
+    "frechet_distance",
+    "kernel_distance",
+    "precision",
+    "recall",
+    "density",
+    "coverage",
+    "memorization_ratio",
+)
 
 
 def main():
@@ -68,22 +75,36 @@ def main():
         "train copies": train[:n],
         "blurred": np.clip(gaussian_filter(held_out, sigma=(0, 1.0, 1.0, 0)), -1, 1),
         "mode-dropped": rest_x[rest_y < 5][:n],
-        "collapsed": np.clip(np.repeat(held_out[:1], n, 0) + 0.02 * rng.normal(size=held_out.shape),
-                             -1, 1).astype(np.float32),
+        "collapsed": np.clip(
+            np.repeat(held_out[:1], n, 0) + 0.02 * rng.normal(size=held_out.shape), -1, 1
+        ).astype(np.float32),
         "noise": rng.uniform(-1, 1, held_out.shape).astype(np.float32),
     }
     print(f"backend={keras.backend.backend()} cpus={os.cpu_count()} steps={args.steps} samples={n}")
     start = time.perf_counter()
-    trained = contrastive.load_or_train_contrastive_encoder(tempfile.mkdtemp(), train, steps=args.steps)
-    print(f"encoder training: {time.perf_counter() - start:.1f} s; load average "
-          f"{os.getloadavg()[0]:.1f}; loss per tenth {[round(v, 3) for v in trained.loss_history]}")
-    untrained = contrastive.ContrastiveEncoder(contrastive.build_contrastive_encoder(train.shape[1:]))
+    trained = contrastive.load_or_train_contrastive_encoder(
+        tempfile.mkdtemp(), train, steps=args.steps
+    )
+    print(
+        f"encoder training: {time.perf_counter() - start:.1f} s; load average "
+        f"{os.getloadavg()[0]:.1f}; loss per tenth {[round(v, 3) for v in trained.loss_history]}"
+    )
+    untrained = contrastive.ContrastiveEncoder(
+        contrastive.build_contrastive_encoder(train.shape[1:])
+    )
     for label, encoder in (("trained SimCLR encoder", trained), ("untrained encoder", untrained)):
         print(f"\n{label}")
         print(f"  {'':14s}" + "".join(f"{c[:12]:>13s}" for c in COLUMNS))
         for name, samples in ladder.items():
-            m = evaluate_samples(samples, train[n:n + 5000], test, encoder, memorization_train=train,
-                                 memorization_count=500, parzen_count=500).metrics
+            m = evaluate_samples(
+                samples,
+                train[n : n + 5000],
+                test,
+                encoder,
+                memorization_train=train,
+                memorization_count=500,
+                parzen_count=500,
+            ).metrics
             print(f"  {name:14s}" + "".join(f"{m[c]:13.4f}" for c in COLUMNS))
 
 

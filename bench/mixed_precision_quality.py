@@ -84,22 +84,31 @@ def main(argv=None):
     classifier = evaluation.load_or_train_domain_classifier(
         args.cache_dir, real_train, train_labels, real_test, test_labels
     )
-    print(f"backend={keras.backend.backend()} epochs={args.epochs} batch={args.batch_size} "
-          f"classifier test accuracy {classifier.test_accuracy:.3f}")
+    print(
+        f"backend={keras.backend.backend()} epochs={args.epochs} batch={args.batch_size} "
+        f"classifier test accuracy {classifier.test_accuracy:.3f}"
+    )
     rows = []
     for precision in args.precisions.split(","):
         gan, seconds = train(precision, real_train, args)
         metrics = evaluation.evaluate_generator(
-            sources.from_gan(gan), real_train[: args.samples], real_test, classifier,
+            sources.from_gan(gan),
+            real_train[: args.samples],
+            real_test,
+            classifier,
             num_samples=args.samples,
         )
         steps = args.epochs * (len(real_train) // args.batch_size)
         rows.append((precision, seconds, steps * args.batch_size / seconds, metrics))
         print(f"  {precision}: {seconds:.0f}s", flush=True)
-    print(f"{'precision':16s} {'fit s':>7s} {'img/s':>7s} {'FD':>7s} {'KID':>7s} {'class. score':>12s}")
+    print(
+        f"{'precision':16s} {'fit s':>7s} {'img/s':>7s} {'FD':>7s} {'KID':>7s} {'class. score':>12s}"
+    )
     for precision, seconds, rate, m in rows:
-        print(f"{precision:16s} {seconds:7.0f} {rate:7.0f} {m['frechet_distance']:7.2f} "
-              f"{m['kernel_distance']:7.3f} {m['classifier_score']:12.2f}")
+        print(
+            f"{precision:16s} {seconds:7.0f} {rate:7.0f} {m['frechet_distance']:7.2f} "
+            f"{m['kernel_distance']:7.3f} {m['classifier_score']:12.2f}"
+        )
 
 
 if __name__ == "__main__":

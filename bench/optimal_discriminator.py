@@ -32,7 +32,12 @@ def _plot(path, x, curves, width=720, height=420):
     draw, font = ImageDraw.Draw(image), ImageFont.load_default()
     left, right, top, bottom = 50, width - 20, 30, height - 40
     draw.rectangle([left, top, right, bottom], outline="black")
-    draw.text((left, 8), "Discriminator vs the optimal D*(x) = p(x) / (p(x) + p_g(x))", fill="black", font=font)
+    draw.text(
+        (left, 8),
+        "Discriminator vs the optimal D*(x) = p(x) / (p(x) + p_g(x))",
+        fill="black",
+        font=font,
+    )
     for value in (0.0, 0.5, 1.0):
         y = bottom - (bottom - top) * value
         draw.line([(left, y), (right, y)], fill=(225, 225, 225))
@@ -42,14 +47,21 @@ def _plot(path, x, curves, width=720, height=420):
         draw.text((px - 4, bottom + 6), f"{value:g}", fill="black", font=font)
     for i, (label, (values, colour, dashed)) in enumerate(curves.items()):
         points = [
-            (left + (right - left) * (xi - x[0]) / (x[-1] - x[0]), bottom - (bottom - top) * float(v))
+            (
+                left + (right - left) * (xi - x[0]) / (x[-1] - x[0]),
+                bottom - (bottom - top) * float(v),
+            )
             for xi, v in zip(x, values)
         ]
         segments = zip(points[:-1], points[1:])
         for j, (a, b) in enumerate(segments):
             if not dashed or j % 4 < 2:
                 draw.line([a, b], fill=colour, width=3)
-        draw.line([(right - 200, top + 12 + 16 * i), (right - 175, top + 12 + 16 * i)], fill=colour, width=3)
+        draw.line(
+            [(right - 200, top + 12 + 16 * i), (right - 175, top + 12 + 16 * i)],
+            fill=colour,
+            width=3,
+        )
         draw.text((right - 170, top + 6 + 16 * i), label, fill="black", font=font)
     image.save(path)
 
@@ -62,7 +74,10 @@ def main():
     keras.utils.set_random_seed(0)
     _, discriminator = probes.train_probe(P.sample(args.steps * 1024), 0.0, 1.0, batch_size=1024)
     x = np.linspace(-4.0, 4.0, 401)
-    d = 1.0 / (1.0 + np.exp(-keras.ops.convert_to_numpy(discriminator(x[:, None].astype(np.float32))).ravel()))
+    d = 1.0 / (
+        1.0
+        + np.exp(-keras.ops.convert_to_numpy(discriminator(x[:, None].astype(np.float32))).ravel())
+    )
     d_star = theory.optimal_discriminator(P, P_G, x)
     peak = max(P.pdf(x).max(), P_G.pdf(x).max())
     _plot(
@@ -81,11 +96,19 @@ def main():
     )
     weight = P.pdf(x) + P_G.pdf(x)
     print(f"backend={keras.backend.backend()} steps={args.steps}")
-    print(f"mean |D - D*| weighted by p + p_g: {np.sum(weight * np.abs(d - d_star)) / weight.sum():.4f}")
+    print(
+        f"mean |D - D*| weighted by p + p_g: {np.sum(weight * np.abs(d - d_star)) / weight.sum():.4f}"
+    )
     print(f"V(D) = {value:.4f}   2 JSD - log 4 = {theory.optimal_discriminator_value(P, P_G):.4f}")
     _, critic = probes.train_probe(
-        P.sample(args.steps * 1024, seed=3), 0.0, 1.0, loss="wasserstein", gradient_penalty=10.0,
-        batch_size=1024, hidden=64, activation="relu",
+        P.sample(args.steps * 1024, seed=3),
+        0.0,
+        1.0,
+        loss="wasserstein",
+        gradient_penalty=10.0,
+        batch_size=1024,
+        hidden=64,
+        activation="relu",
     )
     critic_value = np.mean(keras.ops.convert_to_numpy(critic(P.sample(50_000, seed=1)))) - np.mean(
         keras.ops.convert_to_numpy(critic(P_G.sample(50_000, seed=2)))

@@ -26,7 +26,9 @@ BUDGET_S = 20 * 60
 
 def run_pipeline(idx_dir, workdir, extra):
     command = [
-        sys.executable, "-m", "pipelines.train_mnist",
+        sys.executable,
+        "-m",
+        "pipelines.train_mnist",
         f"--idx_dir={idx_dir}",
         f"--pipeline_root={os.path.join(workdir, 'pipeline_root')}",
         f"--serving_dir={os.path.join(workdir, 'saved_models')}",
@@ -68,11 +70,17 @@ def main():
     load_before = os.getloadavg()
     code, seconds = run_pipeline(args.idx_dir, workdir, args.extra)
     load_after = os.getloadavg()
-    print(f"\nend-to-end: {seconds / 60:.1f} min ({seconds:.0f} s), exit code {code}; "
-          f"budget {BUDGET_S // 60} min: {'OK' if seconds <= BUDGET_S else 'OVER'}")
-    print(f"load average (1 min) before/after: {load_before[0]:.1f} / {load_after[0]:.1f} "
-          f"on {os.cpu_count()} CPUs")
-    grids = sorted(glob.glob(os.path.join(workdir, "pipeline_root", "Trainer", "samples", "*", "*.png")))
+    print(
+        f"\nend-to-end: {seconds / 60:.1f} min ({seconds:.0f} s), exit code {code}; "
+        f"budget {BUDGET_S // 60} min: {'OK' if seconds <= BUDGET_S else 'OVER'}"
+    )
+    print(
+        f"load average (1 min) before/after: {load_before[0]:.1f} / {load_after[0]:.1f} "
+        f"on {os.cpu_count()} CPUs"
+    )
+    grids = sorted(
+        glob.glob(os.path.join(workdir, "pipeline_root", "Trainer", "samples", "*", "*.png"))
+    )
     if grids:
         print(f"last sample grid: {grids[-1]}")
     versions = sorted(glob.glob(os.path.join(workdir, "saved_models", "*", "[0-9]*")))

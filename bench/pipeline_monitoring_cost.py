@@ -47,19 +47,23 @@ def main():
         real = np.random.default_rng(0).uniform(-1, 1, (1000, *shape)).astype(np.float32)
         batch = real[: p["batch_size"]]
         gan.fit(batch, batch_size=p["batch_size"], epochs=1, verbose=0)
-        step = timed(lambda: gan.fit(batch, batch_size=p["batch_size"], epochs=1, verbose=0))
+        step = timed(
+            lambda gan=gan, batch=batch: gan.fit(batch, batch_size=len(batch), epochs=1, verbose=0)
+        )
         board = callbacks.GANTensorBoard(tempfile.mkdtemp(), real_images=real[:64])
         board.set_model(gan)
-        tb = timed(lambda: board.on_epoch_end(0, {"d_loss": 1.0, "g_loss": 1.0}))
+        tb = timed(lambda board=board: board.on_epoch_end(0, {"d_loss": 1.0, "g_loss": 1.0}))
         encoder = contrastive.ContrastiveEncoder(contrastive.build_contrastive_encoder(shape))
         quality = callbacks.Quality(encoder.features, real, num_samples=256)
         quality.set_model(gan)
         quality.on_train_begin()
-        q = timed(lambda: quality.on_epoch_end(0, {}), repeat=2)
+        q = timed(lambda quality=quality: quality.on_epoch_end(0, {}), repeat=2)
         epoch = 468 * step
-        print(f"{keras.backend.backend()} {shape}: step {step:.3f} s, MNIST epoch ~{epoch:.0f} s, "
-              f"GANTensorBoard {tb:.3f} s ({100 * tb / epoch:.2f}% of an epoch), "
-              f"Quality {q:.2f} s ({100 * q / epoch:.1f}%)")
+        print(
+            f"{keras.backend.backend()} {shape}: step {step:.3f} s, MNIST epoch ~{epoch:.0f} s, "
+            f"GANTensorBoard {tb:.3f} s ({100 * tb / epoch:.2f}% of an epoch), "
+            f"Quality {q:.2f} s ({100 * q / epoch:.1f}%)"
+        )
 
 
 if __name__ == "__main__":

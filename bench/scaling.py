@@ -109,7 +109,9 @@ def main():
         for name in CONTENDERS:
             for i, (process, _) in enumerate(workers[name]):
                 ready = _read(process, args.timeout, name)
-                print(f"  {name}[{i}] ready after {time.monotonic() - started:.0f} s: {ready['detail']}")
+                print(
+                    f"  {name}[{i}] ready after {time.monotonic() - started:.0f} s: {ready['detail']}"
+                )
         rows = {name: [] for name in CONTENDERS}
         for repeat in range(args.repeats):
             order = CONTENDERS[repeat % 3 :] + CONTENDERS[: repeat % 3]
@@ -163,7 +165,7 @@ def _read(process, timeout, name):
                     f"{name}: the worker exited (status {process.poll()}); see its log"
                 )
             if line.startswith(PREFIX):
-                return json.loads(line[len(PREFIX):])
+                return json.loads(line[len(PREFIX) :])
     finally:
         selector.close()
 
@@ -171,7 +173,9 @@ def _read(process, timeout, name):
 def _report(rows, args):
     images = args.batch_size * args.steps
     print()
-    print(f"{'contender':<15} {'img/s':>8} {'all-reduce ms/step':>19} {'x one_device':>13} {'(min..max)':>14}")
+    print(
+        f"{'contender':<15} {'img/s':>8} {'all-reduce ms/step':>19} {'x one_device':>13} {'(min..max)':>14}"
+    )
     for name in CONTENDERS:
         rates = [images / r["seconds"] for r in rows[name]]
         allreduce = statistics.median(r["allreduce_ms"] for r in rows[name])
@@ -221,13 +225,18 @@ def _print_machine(backend, args):
         import jax
 
         versions["jax"] = jax.__version__
-    print(f"bench/scaling.py  backend={backend}  " + "  ".join(f"{k}={v}" for k, v in versions.items()))
+    print(
+        f"bench/scaling.py  backend={backend}  "
+        + "  ".join(f"{k}={v}" for k, v in versions.items())
+    )
     print(
         f"CPU: {model}; {os.cpu_count()} logical cores visible; flags: "
         + " ".join(f"{flag}={'yes' if flag in flags else 'no'}" for flag in wanted)
     )
-    print(f"load average at the start: {_load()} (a shared machine: other "
-          "processes' load moves every figure; ratios are paired per repeat)")
+    print(
+        f"load average at the start: {_load()} (a shared machine: other "
+        "processes' load moves every figure; ratios are paired per repeat)"
+    )
     print(
         f"DCGAN 28x28x1, base_filters={args.base_filters}, latent_dim={args.latent_dim}, "
         f"global batch {args.batch_size}, {args.steps} steps per repeat, "
@@ -381,11 +390,15 @@ def _parse():
     parser.add_argument("--base_filters", type=int, default=64)
     parser.add_argument("--latent_dim", type=int, default=100)
     parser.add_argument("--allreduce_calls", type=int, default=20)
-    parser.add_argument("--timeout", type=float, default=600,
-                        help="seconds any worker may take to answer")
+    parser.add_argument(
+        "--timeout", type=float, default=600, help="seconds any worker may take to answer"
+    )
     parser.add_argument("--log_folder", default=None)
-    parser.add_argument("--quick", action="store_true",
-                        help="--base_filters=16 --batch_size=32 --steps=16 --repeats=5")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="--base_filters=16 --batch_size=32 --steps=16 --repeats=5",
+    )
     parser.add_argument("--worker", choices=CONTENDERS, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.quick:

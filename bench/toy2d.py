@@ -175,6 +175,7 @@ def train_one(distribution, config, seed, args):
     steps = config.steps or args.steps
     replay = None if config.replay is None else gankeras.ReplayBuffer(*config.replay)
     gan = gankeras.GAN(generator, discriminator, replay_buffer=replay, data_range=None)
+
     def adam(**extra):
         lr = config.lr
         if config.cosine_decay:
@@ -339,7 +340,9 @@ def main(argv=None):
     met = sorted({(r["config"], r["sampler"]) for r in results if r["goal_met"]})
     for config_name, sampler in met:
         per_dataset = [r for r in results if r["config"] == config_name and r["sampler"] == sampler]
-        if len(per_dataset) == len(args.datasets.split(",")) and all(r["goal_met"] for r in per_dataset):
+        if len(per_dataset) == len(args.datasets.split(",")) and all(
+            r["goal_met"] for r in per_dataset
+        ):
             print(f"GOAL MET on {args.datasets}: {config_name} ({sampler})")
     if not met:
         print("GOAL NOT MET: no configuration caught every mode on every seed at >= 95%")

@@ -222,7 +222,9 @@ def torch_from_keras(model):
             modules.append(torch.nn.Linear(layer.input.shape[-1], layer.units, bias=layer.use_bias))
         elif isinstance(layer, keras.layers.BatchNormalization):
             norm = torch.nn.BatchNorm1d if len(layer.input.shape) == 2 else torch.nn.BatchNorm2d
-            modules.append(norm(layer.input.shape[-1], eps=layer.epsilon, momentum=1 - layer.momentum))
+            modules.append(
+                norm(layer.input.shape[-1], eps=layer.epsilon, momentum=1 - layer.momentum)
+            )
         elif isinstance(layer, keras.layers.ReLU):
             modules.append(torch.nn.ReLU())
         elif isinstance(layer, keras.layers.LeakyReLU):
@@ -291,8 +293,9 @@ class GanKerasContender:
         if batch_size not in self.datasets:
             self.datasets[batch_size] = make_dataset(self.images, batch_size)
         timer = FitTimer()
-        self.gan.fit(self.datasets[batch_size], epochs=1, steps_per_epoch=steps, verbose=0,
-                     callbacks=[timer])
+        self.gan.fit(
+            self.datasets[batch_size], epochs=1, steps_per_epoch=steps, verbose=0, callbacks=[timer]
+        )
         return timer.seconds
 
 
@@ -399,8 +402,9 @@ class PlainKerasContender:
         if batch_size not in self.datasets:
             self.datasets[batch_size] = make_dataset(self.images, batch_size)
         timer = FitTimer()
-        self.model.fit(self.datasets[batch_size], epochs=1, steps_per_epoch=steps, verbose=0,
-                       callbacks=[timer])
+        self.model.fit(
+            self.datasets[batch_size], epochs=1, steps_per_epoch=steps, verbose=0, callbacks=[timer]
+        )
         return timer.seconds
 
 
@@ -487,7 +491,9 @@ class PlainTorchContender:
         self.generator = torch_from_keras(generator).train()
         self.discriminator = torch_from_keras(discriminator).train()
         self.g_optimizer = torch.optim.Adam(self.generator.parameters(), 2e-4, betas=(0.5, 0.999))
-        self.d_optimizer = torch.optim.Adam(self.discriminator.parameters(), 2e-4, betas=(0.5, 0.999))
+        self.d_optimizer = torch.optim.Adam(
+            self.discriminator.parameters(), 2e-4, betas=(0.5, 0.999)
+        )
         self.images = torch.from_numpy(np.ascontiguousarray(images.transpose(0, 3, 1, 2)))
         self.position = 0
 
@@ -531,7 +537,7 @@ class PlainTorchContender:
 # Main
 # ----------------------------------------------------------------------
 def parse_variant(text):
-    """"resize:xla" -> ("resize", True); "auto" -> ("auto", "auto")."""
+    """ "resize:xla" -> ("resize", True); "auto" -> ("auto", "auto")."""
     parts = text.split(":")
     upsampling = parts[0]
     jit = "auto"
@@ -546,9 +552,11 @@ def paired_ratios(rates, name, base, batch_size):
 
 
 def describe(values, fmt):
-    """"median (min..max)" of per-repeat values."""
-    return (f"{fmt.format(statistics.median(values))} "
-            f"({fmt.format(min(values))}..{fmt.format(max(values))})")
+    """ "median (min..max)" of per-repeat values."""
+    return (
+        f"{fmt.format(statistics.median(values))} "
+        f"({fmt.format(min(values))}..{fmt.format(max(values))})"
+    )
 
 
 def print_targets(rates, percent_ceiling, names, batch_sizes, precision):
@@ -563,8 +571,14 @@ def print_targets(rates, percent_ceiling, names, batch_sizes, precision):
                 rows.append((label, batch_size, "not measured (contender not run)", None))
                 continue
             ratios = paired_ratios(rates, "gankeras", base, batch_size)
-            rows.append((label, batch_size, describe(ratios, "{:.2f}x"),
-                         statistics.median(ratios) >= threshold))
+            rows.append(
+                (
+                    label,
+                    batch_size,
+                    describe(ratios, "{:.2f}x"),
+                    statistics.median(ratios) >= threshold,
+                )
+            )
     if BACKEND == "tensorflow":
         label = f"gankeras >= 70% of the {precision} ceiling"
         for batch_size in batch_sizes:
@@ -572,10 +586,13 @@ def print_targets(rates, percent_ceiling, names, batch_sizes, precision):
                 rows.append((label, batch_size, "not measured (contender not run)", None))
                 continue
             values = percent_ceiling[("gankeras", batch_size)]
-            rows.append((label, batch_size, describe(values, "{:.0f}%"),
-                         statistics.median(values) >= 70.0))
-    print(f"Issue targets (backend={BACKEND}, precision={precision}; median over repeats of "
-          "the per-repeat value, min..max in brackets):")
+            rows.append(
+                (label, batch_size, describe(values, "{:.0f}%"), statistics.median(values) >= 70.0)
+            )
+    print(
+        f"Issue targets (backend={BACKEND}, precision={precision}; median over repeats of "
+        "the per-repeat value, min..max in brackets):"
+    )
     for label, batch_size, value, ok in rows:
         verdict = "-" if ok is None else ("MET" if ok else "NOT MET")
         print(f"  {label:<46} batch {batch_size:>4}: {value:<22} {verdict}")
@@ -586,19 +603,29 @@ def print_targets(rates, percent_ceiling, names, batch_sizes, precision):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batch_sizes", default="64,256")
-    parser.add_argument("--images", type=int, default=2048,
-                        help="images trained per measurement (steps = images / batch)")
+    parser.add_argument(
+        "--images",
+        type=int,
+        default=2048,
+        help="images trained per measurement (steps = images / batch)",
+    )
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--upsampling", default="auto", choices=["auto", "transposed", "resize"])
     parser.add_argument("--jit_compile", default="auto", choices=["auto", "true", "false"])
-    parser.add_argument("--precision", default="float32",
-                        help="float32 | mixed_bfloat16, or a comma list such as "
-                             "float32,mixed_bfloat16: every contender at the first, plus a "
-                             "gankeras contender at each further precision")
+    parser.add_argument(
+        "--precision",
+        default="float32",
+        help="float32 | mixed_bfloat16, or a comma list such as "
+        "float32,mixed_bfloat16: every contender at the first, plus a "
+        "gankeras contender at each further precision",
+    )
     parser.add_argument("--contenders", default="gankeras,keras,torch")
-    parser.add_argument("--variants", default="",
-                        help="extra gankeras contenders, e.g. transposed:xla,resize:no_xla "
-                             "(ratios are against the plain contenders of the main setting)")
+    parser.add_argument(
+        "--variants",
+        default="",
+        help="extra gankeras contenders, e.g. transposed:xla,resize:no_xla "
+        "(ratios are against the plain contenders of the main setting)",
+    )
     parser.add_argument("--quick", action="store_true", help="--images=512 --repeats=3")
     args = parser.parse_args(argv)
     if args.quick:
@@ -607,28 +634,40 @@ def main(argv=None):
     upsampling = upsampling_lib.resolve_upsampling(args.upsampling)
     batch_sizes = [int(b) for b in args.batch_sizes.split(",")]
     precisions = [p.strip() for p in args.precision.split(",") if p.strip()]
-    if (not precisions or len(set(precisions)) != len(precisions)
-            or any(p not in PRECISIONS for p in precisions)):
-        parser.error(f"--precision takes distinct values among {', '.join(PRECISIONS)}, "
-                     f"comma-separated. Received: --precision={args.precision!r}")
+    if (
+        not precisions
+        or len(set(precisions)) != len(precisions)
+        or any(p not in PRECISIONS for p in precisions)
+    ):
+        parser.error(
+            f"--precision takes distinct values among {', '.join(PRECISIONS)}, "
+            f"comma-separated. Received: --precision={args.precision!r}"
+        )
     precision = precisions[0]
 
     images, source = load_images(max(8192, max(batch_sizes) * 8))
     generator, discriminator = build_networks(upsampling)
     flops = flops_per_training_image(generator, discriminator)
-    print(f"backend={BACKEND} keras={keras.__version__} torch={torch.__version__} "
-          f"torch_threads={torch.get_num_threads()} cpus={os.cpu_count()} data={source}")
-    print(f"DCGAN {IMAGE_SHAPE} latent={LATENT_DIM} upsampling={upsampling} jit_compile={jit} "
-          f"precision={','.join(precisions)} "
-          f"(G {generator.count_params():,} params, D {discriminator.count_params():,})")
-    print(f"FLOPs per image: G forward {flops['g_forward'] / 1e6:.1f}M, D forward "
-          f"{flops['d_forward'] / 1e6:.1f}M; one D+G training step {flops['training'] / 1e6:.0f} "
-          f"MFLOP/image (issue's 3x(G+2D) forward convention: {flops['issue_convention'] / 1e6:.0f})")
+    print(
+        f"backend={BACKEND} keras={keras.__version__} torch={torch.__version__} "
+        f"torch_threads={torch.get_num_threads()} cpus={os.cpu_count()} data={source}"
+    )
+    print(
+        f"DCGAN {IMAGE_SHAPE} latent={LATENT_DIM} upsampling={upsampling} jit_compile={jit} "
+        f"precision={','.join(precisions)} "
+        f"(G {generator.count_params():,} params, D {discriminator.count_params():,})"
+    )
+    print(
+        f"FLOPs per image: G forward {flops['g_forward'] / 1e6:.1f}M, D forward "
+        f"{flops['d_forward'] / 1e6:.1f}M; one D+G training step {flops['training'] / 1e6:.0f} "
+        f"MFLOP/image (issue's 3x(G+2D) forward convention: {flops['issue_convention'] / 1e6:.0f})"
+    )
 
     makers = {
         "gankeras": lambda: GanKerasContender(images, upsampling, jit, precision),
         "keras": lambda: (PlainJaxContender if BACKEND == "jax" else PlainKerasContender)(
-            images, upsampling, jit, precision),
+            images, upsampling, jit, precision
+        ),
         "torch": lambda: PlainTorchContender(images, upsampling, jit, precision),
     }
     labels = {"gankeras": "gankeras", "keras": "plain keras", "torch": "plain torch"}
@@ -639,15 +678,18 @@ def main(argv=None):
         var_upsampling, var_jit = parse_variant(variant)
         var_upsampling = upsampling_lib.resolve_upsampling(var_upsampling)
         contenders[f"gankeras[{variant}]"] = GanKerasContender(
-            images, var_upsampling, var_jit, precision)
+            images, var_upsampling, var_jit, precision
+        )
 
     # Warm up: compile every step function at every batch size.
     for name, contender in contenders.items():
         for batch_size in batch_sizes:
             start = time.perf_counter()
             contender.run(batch_size, 1)
-            print(f"  warm-up {name} batch {batch_size}: {time.perf_counter() - start:.1f}s",
-                  file=sys.stderr)
+            print(
+                f"  warm-up {name} batch {batch_size}: {time.perf_counter() - start:.1f}s",
+                file=sys.stderr,
+            )
 
     # Each repeat: the ceiling of every precision in use, then every
     # contender once at every batch size, in a rotating order.
@@ -658,29 +700,44 @@ def main(argv=None):
     for repeat in range(args.repeats):
         for p in used:
             ceilings[p].append(matmul_gflops(p))
-        order = names[repeat % len(names):] + names[: repeat % len(names)]
+        order = names[repeat % len(names) :] + names[: repeat % len(names)]
         for batch_size in batch_sizes:
             steps = max(2, args.images // batch_size)
             for name in order:
                 seconds = contenders[name].run(batch_size, steps)
                 rates[(name, batch_size)].append(steps * batch_size / seconds)
-        print(f"  repeat {repeat + 1}/{args.repeats}: " + ", ".join(
-            f"{name}@{b} {rates[(name, b)][-1]:.0f}" for b in batch_sizes for name in names
-        ) + " img/s; ceiling " + ", ".join(f"{p} {ceilings[p][-1]:.0f}" for p in used)
-            + " GFLOP/s", file=sys.stderr)
+        print(
+            f"  repeat {repeat + 1}/{args.repeats}: "
+            + ", ".join(
+                f"{name}@{b} {rates[(name, b)][-1]:.0f}" for b in batch_sizes for name in names
+            )
+            + " img/s; ceiling "
+            + ", ".join(f"{p} {ceilings[p][-1]:.0f}" for p in used)
+            + " GFLOP/s",
+            file=sys.stderr,
+        )
 
     if "gankeras" in contenders:
         checks = [first_batch_check_seconds(contenders["gankeras"], b) for b in batch_sizes]
-        print("gankeras fit() start-up check of the first batch (once per fit call, not in the "
-              "rates): " + ", ".join(f"batch {b}: {1000 * c:.0f} ms" for b, c in zip(batch_sizes, checks)))
+        print(
+            "gankeras fit() start-up check of the first batch (once per fit call, not in the "
+            "rates): "
+            + ", ".join(f"batch {b}: {1000 * c:.0f} ms" for b, c in zip(batch_sizes, checks))
+        )
     for p in used:
-        print(f"Ceiling {p}: {CEILING_NAMES[p]}, median {statistics.median(ceilings[p]):.0f} "
-              f"GFLOP/s (per repeat: {', '.join(f'{c:.0f}' for c in ceilings[p])})")
-    print(f"{len(names)} contenders x {args.repeats} repeats, interleaved. img/s, GFLOP/s: "
-          "medians over repeats; %ceil: median over repeats of that repeat's GFLOP/s / that "
-          "repeat's ceiling of the contender's precision.")
-    print(f"{'batch':>5}  {'contender':<34} {'img/s':>8}  {'GFLOP/s':>7}  {'%ceil':>5}  "
-          f"{'ceiling':<15} per-repeat img/s")
+        print(
+            f"Ceiling {p}: {CEILING_NAMES[p]}, median {statistics.median(ceilings[p]):.0f} "
+            f"GFLOP/s (per repeat: {', '.join(f'{c:.0f}' for c in ceilings[p])})"
+        )
+    print(
+        f"{len(names)} contenders x {args.repeats} repeats, interleaved. img/s, GFLOP/s: "
+        "medians over repeats; %ceil: median over repeats of that repeat's GFLOP/s / that "
+        "repeat's ceiling of the contender's precision."
+    )
+    print(
+        f"{'batch':>5}  {'contender':<34} {'img/s':>8}  {'GFLOP/s':>7}  {'%ceil':>5}  "
+        f"{'ceiling':<15} per-repeat img/s"
+    )
     percent_ceiling = {}
     for batch_size in batch_sizes:
         for name in names:
@@ -690,9 +747,11 @@ def main(argv=None):
             percent_ceiling[(name, batch_size)] = percent = [
                 100 * g / c for g, c in zip(gflops, ceilings[contender.precision])
             ]
-            print(f"{batch_size:>5}  {name:<34} {statistics.median(values):8.1f}  "
-                  f"{statistics.median(gflops):7.1f}  {statistics.median(percent):4.0f}%  "
-                  f"{contender.precision:<15} " + " ".join(f"{v:.0f}" for v in values))
+            print(
+                f"{batch_size:>5}  {name:<34} {statistics.median(values):8.1f}  "
+                f"{statistics.median(gflops):7.1f}  {statistics.median(percent):4.0f}%  "
+                f"{contender.precision:<15} " + " ".join(f"{v:.0f}" for v in values)
+            )
 
     print("Ratios: median over repeats of the per-repeat paired ratio (min..max):")
     for batch_size in batch_sizes:
@@ -705,8 +764,10 @@ def main(argv=None):
             else:  # No plain contender at this precision: against gankeras.
                 bases = ["gankeras"] if "gankeras" in names else []
             for base in bases:
-                parts.append(f"{name}/{base} = "
-                             + describe(paired_ratios(rates, name, base, batch_size), "{:.2f}x"))
+                parts.append(
+                    f"{name}/{base} = "
+                    + describe(paired_ratios(rates, name, base, batch_size), "{:.2f}x")
+                )
         print(f"  batch {batch_size}: " + "; ".join(parts))
 
     print_targets(rates, percent_ceiling, names, batch_sizes, precision)

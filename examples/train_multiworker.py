@@ -31,17 +31,26 @@ import tempfile
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--output_dir", required=True,
-                        help="where worker 0 writes the model (a shared or local path)")
-    parser.add_argument("--data_dir", default="/usr/share/datasets/fashion-mnist",
-                        help="folder of MNIST-format IDX files")
+    parser.add_argument(
+        "--output_dir",
+        required=True,
+        help="where worker 0 writes the model (a shared or local path)",
+    )
+    parser.add_argument(
+        "--data_dir",
+        default="/usr/share/datasets/fashion-mnist",
+        help="folder of MNIST-format IDX files",
+    )
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--steps_per_epoch", type=int, default=None)
     parser.add_argument("--per_replica_batch", type=int, default=64)
     parser.add_argument("--base_filters", type=int, default=64)
-    parser.add_argument("--upsampling", default="auto",
-                        choices=["auto", "transposed", "resize"],
-                        help="auto: the backend's faster one (recorded in architecture.json)")
+    parser.add_argument(
+        "--upsampling",
+        default="auto",
+        choices=["auto", "transposed", "resize"],
+        help="auto: the backend's faster one (recorded in architecture.json)",
+    )
     args = parser.parse_args(argv)
 
     # First, before anything runs: join the cluster.
@@ -57,8 +66,11 @@ def main(argv=None):
 
     worker, workers = _worker(strategy)
     global_batch = args.per_replica_batch * num_replicas(strategy)
-    print(f"worker {worker} of {workers}: {num_replicas(strategy)} replicas, "
-          f"global batch {global_batch}", flush=True)
+    print(
+        f"worker {worker} of {workers}: {num_replicas(strategy)} replicas, "
+        f"global batch {global_batch}",
+        flush=True,
+    )
     # "auto" upsampling differs by backend; the record lets another backend
     # build the same networks: gankeras.GAN(**build(**architecture)).
     architecture = {
@@ -93,7 +105,9 @@ def main(argv=None):
         if worker != 0:
             shutil.rmtree(output_dir, ignore_errors=True)
     if worker == 0:
-        print(f"saved generator.keras, gan.weights.h5, architecture.json in {output_dir}", flush=True)
+        print(
+            f"saved generator.keras, gan.weights.h5, architecture.json in {output_dir}", flush=True
+        )
     return 0
 
 

@@ -54,7 +54,7 @@ def parse_cpuinfo(text):
     return frozenset()
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def cpu_features():
     """The CPU feature flags of this machine, e.g. `{"avx2", "amx_bf16"}`.
 

@@ -142,9 +142,7 @@ def interpolation_latents(seed_a, seed_b, steps, latent_dim, path="spherical"):
     exactly seed_b's; `t` is evenly spaced in [0, 1].
     """
     if path not in PATHS:
-        raise ValueError(
-            f"`path` must be one of {PATHS}. Received: path={path!r}"
-        )
+        raise ValueError(f"`path` must be one of {PATHS}. Received: path={path!r}")
     steps = _check_steps(steps)
     z = latents_from_seeds(np.array([seed_a, seed_b], np.int64), latent_dim)
     t = np.linspace(0.0, 1.0, steps)

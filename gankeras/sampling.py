@@ -61,10 +61,7 @@ def check_seeds(seeds):
             "whole numbers (e.g. np.arange(n))."
         )
     if array.dtype == np.uint64 and array.size and array.max() >= 2**63:
-        raise ValueError(
-            "Expected integer seeds in [-2**63, 2**63). Received "
-            f"{int(array.max())}."
-        )
+        raise ValueError(f"Expected integer seeds in [-2**63, 2**63). Received {int(array.max())}.")
     return array.astype(np.int64)
 
 
@@ -112,9 +109,7 @@ def latents_from_seeds(seeds, latent_dim):
     u = uniforms_from_seeds(seeds, 2 * half)
     u1, u2 = u[:, :half], u[:, half:]
     radius = np.sqrt(-2.0 * np.log(u1))
-    z = np.concatenate(
-        [radius * np.cos(2 * np.pi * u2), radius * np.sin(2 * np.pi * u2)], axis=1
-    )
+    z = np.concatenate([radius * np.cos(2 * np.pi * u2), radius * np.sin(2 * np.pi * u2)], axis=1)
     return z[:, : int(latent_dim)].astype(np.float32)
 
 
@@ -214,10 +209,7 @@ def discriminator_rejection_sample(
     if num_images < 1:
         raise ValueError(f"`num_images` must be >= 1. Received: {num_images}")
     if not 0.0 < float(max_logit_quantile) <= 1.0:
-        raise ValueError(
-            "`max_logit_quantile` must be in (0, 1]. Received: "
-            f"{max_logit_quantile}"
-        )
+        raise ValueError(f"`max_logit_quantile` must be in (0, 1]. Received: {max_logit_quantile}")
     if max_candidates is None:
         max_candidates = 1000 * num_images + int(burn_in)
     conditional = gan.conditional_discriminator or gan.conditional_generator
@@ -228,10 +220,7 @@ def discriminator_rejection_sample(
             labels = np.arange(num_images) % gan.num_classes
         labels = validation.check_labels(labels, num_images, gan.num_classes)
     elif labels is not None:
-        raise ValueError(
-            "`labels` are only for conditional GANs; this GAN has "
-            "num_classes=None."
-        )
+        raise ValueError("`labels` are only for conditional GANs; this GAN has num_classes=None.")
     rng = np.random.default_rng(int(seed))
 
     def propose(first_seed, count, label):

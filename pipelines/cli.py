@@ -34,107 +34,191 @@ def define_flags(**defaults):
     defaults by field name (e.g. `model_name="gan"`)."""
     d = lambda name: defaults.get(name, getattr(_D, name))  # noqa: E731
     # Data (exactly one source).
-    flags.DEFINE_string("image_dir", d("image_dir"),
-                        "Folder of images (PNG, JPEG, WebP, BMP, GIF first frame), searched "
-                        "recursively.")
-    flags.DEFINE_string("dataset", d("dataset"),
-                        "TFDS image dataset name, e.g. mnist, cifar10 (labels and a test split "
-                        "are used when it has them).")
-    flags.DEFINE_string("idx_dir", d("idx_dir"),
-                        "Folder of MNIST-format IDX files, e.g. /usr/share/datasets/fashion-mnist.")
-    flags.DEFINE_string("tfds_data_dir", d("tfds_data_dir"),
-                        "TFDS data_dir (default ~/tensorflow_datasets).")
-    flags.DEFINE_integer("num_train_examples", d("num_train_examples"),
-                         "Use only the first N training images.")
-    flags.DEFINE_integer("image_size", d("image_size"),
-                         "Images become S x S: the shorter side is resized to S (Lanczos), then "
-                         "the centre is cropped. One of 32, 64, 128. Unset: the source's own size "
-                         "(IDX, fixed-size TFDS), 64 for --image_dir and variable-size TFDS.")
-    flags.DEFINE_integer("channels", d("channels"),
-                         "1 (grayscale) or 3 (RGB). Unset: 3 if any image is colour, else 1.")
-    flags.DEFINE_string("background", d("background"),
-                        "Colour that transparent pixels (RGBA, palette transparency) are "
-                        "composited onto: white, black, #rrggbb, ...")
-    flags.DEFINE_boolean("upscale_small_images", d("upscale_small_images"),
-                         "Enlarge images smaller than --image_size (counted in stats.json); "
-                         "--noupscale_small_images skips them (an error with --strict_images).")
-    flags.DEFINE_boolean("strict_images", d("strict_images"),
-                         "An unusable image file (corrupt, empty, not an image, too small) is an "
-                         "error; by default it is skipped and listed in skipped.json.")
-    flags.DEFINE_boolean("labels_from_folders", d("labels_from_folders"),
-                         "Label --image_dir images by their first-level sub-folder (one per class).")
+    flags.DEFINE_string(
+        "image_dir",
+        d("image_dir"),
+        "Folder of images (PNG, JPEG, WebP, BMP, GIF first frame), searched recursively.",
+    )
+    flags.DEFINE_string(
+        "dataset",
+        d("dataset"),
+        "TFDS image dataset name, e.g. mnist, cifar10 (labels and a test split "
+        "are used when it has them).",
+    )
+    flags.DEFINE_string(
+        "idx_dir",
+        d("idx_dir"),
+        "Folder of MNIST-format IDX files, e.g. /usr/share/datasets/fashion-mnist.",
+    )
+    flags.DEFINE_string(
+        "tfds_data_dir", d("tfds_data_dir"), "TFDS data_dir (default ~/tensorflow_datasets)."
+    )
+    flags.DEFINE_integer(
+        "num_train_examples", d("num_train_examples"), "Use only the first N training images."
+    )
+    flags.DEFINE_integer(
+        "image_size",
+        d("image_size"),
+        "Images become S x S: the shorter side is resized to S (Lanczos), then "
+        "the centre is cropped. One of 32, 64, 128. Unset: the source's own size "
+        "(IDX, fixed-size TFDS), 64 for --image_dir and variable-size TFDS.",
+    )
+    flags.DEFINE_integer(
+        "channels",
+        d("channels"),
+        "1 (grayscale) or 3 (RGB). Unset: 3 if any image is colour, else 1.",
+    )
+    flags.DEFINE_string(
+        "background",
+        d("background"),
+        "Colour that transparent pixels (RGBA, palette transparency) are "
+        "composited onto: white, black, #rrggbb, ...",
+    )
+    flags.DEFINE_boolean(
+        "upscale_small_images",
+        d("upscale_small_images"),
+        "Enlarge images smaller than --image_size (counted in stats.json); "
+        "--noupscale_small_images skips them (an error with --strict_images).",
+    )
+    flags.DEFINE_boolean(
+        "strict_images",
+        d("strict_images"),
+        "An unusable image file (corrupt, empty, not an image, too small) is an "
+        "error; by default it is skipped and listed in skipped.json.",
+    )
+    flags.DEFINE_boolean(
+        "labels_from_folders",
+        d("labels_from_folders"),
+        "Label --image_dir images by their first-level sub-folder (one per class).",
+    )
     # Model and training.
-    flags.DEFINE_enum("architecture", d("architecture"), list(ARCHITECTURES), "Network family (gankeras.architectures; resnet: train with --loss=hinge).")
+    flags.DEFINE_enum(
+        "architecture",
+        d("architecture"),
+        list(ARCHITECTURES),
+        "Network family (gankeras.architectures; resnet: train with --loss=hinge).",
+    )
     flags.DEFINE_integer("latent_dim", d("latent_dim"), "Size of the latent vector z.")
     flags.DEFINE_integer("base_filters", d("base_filters"), "Width of the DCGAN networks.")
     flags.DEFINE_enum("loss", d("loss"), list(LOSSES), "Adversarial loss (gankeras.losses).")
     flags.DEFINE_integer("d_steps", d("d_steps"), "Discriminator updates per generator update.")
     flags.DEFINE_integer("epochs", d("epochs"), "Training epochs.")
-    flags.DEFINE_integer("steps_per_epoch", d("steps_per_epoch"),
-                         "Batches per epoch (default: one pass).")
+    flags.DEFINE_integer(
+        "steps_per_epoch", d("steps_per_epoch"), "Batches per epoch (default: one pass)."
+    )
     flags.DEFINE_integer("batch_size", d("batch_size"), "Images per batch.")
     flags.DEFINE_float("d_learning_rate", d("d_learning_rate"), "Discriminator Adam learning rate.")
     flags.DEFINE_float("g_learning_rate", d("g_learning_rate"), "Generator Adam learning rate.")
     flags.DEFINE_float("beta_1", d("beta_1"), "Adam beta_1 of both optimizers.")
     flags.DEFINE_boolean("ema", d("ema"), "Keep (and export) an EMA of the generator weights.")
     flags.DEFINE_integer("replay_buffer", d("replay_buffer"), "Replay pool size for D (0: off).")
-    flags.DEFINE_float("gradient_penalty", d("gradient_penalty"),
-                       "WGAN-GP penalty weight (e.g. 10 with --loss=wasserstein).")
-    flags.DEFINE_enum("augment", d("augment"), list(AUGMENTATIONS),
-                      "Differentiable augmentation of D's real and fake inputs: diffaugment "
-                      "(Zhao et al. 2020) or ada (adaptive p, Karras et al. 2020).")
-    flags.DEFINE_float("ada_target", d("ada_target"),
-                       "--augment=ada: the r_t = E[sign(D(real))] its p steers to, in (0, 1).")
-    flags.DEFINE_boolean("conditional", d("conditional"),
-                         "Class-conditional GAN (with dcgan: its conditional variant; with "
-                         "resnet: resnet_projection).")
+    flags.DEFINE_float(
+        "gradient_penalty",
+        d("gradient_penalty"),
+        "WGAN-GP penalty weight (e.g. 10 with --loss=wasserstein).",
+    )
+    flags.DEFINE_enum(
+        "augment",
+        d("augment"),
+        list(AUGMENTATIONS),
+        "Differentiable augmentation of D's real and fake inputs: diffaugment "
+        "(Zhao et al. 2020) or ada (adaptive p, Karras et al. 2020).",
+    )
+    flags.DEFINE_float(
+        "ada_target",
+        d("ada_target"),
+        "--augment=ada: the r_t = E[sign(D(real))] its p steers to, in (0, 1).",
+    )
+    flags.DEFINE_boolean(
+        "conditional",
+        d("conditional"),
+        "Class-conditional GAN (with dcgan: its conditional variant; with "
+        "resnet: resnet_projection).",
+    )
     flags.DEFINE_integer("seed", d("seed"), "Random seed.")
-    flags.DEFINE_enum("strategy", d("strategy"), list(STRATEGIES),
-                      "Distribution engine (gankeras.distribute): 'mirrored' = all local devices "
-                      "(tf.distribute.MirroredStrategy / keras DataParallel); --batch_size is "
-                      "then the global batch.")
-    flags.DEFINE_enum("precision", d("precision"), list(PRECISIONS),
-                      "Keras dtype policy of the networks: 'mixed_bfloat16' computes in bfloat16 "
-                      "with float32 weights and losses. Faster only on CPUs with native bfloat16 "
-                      "(AMX-BF16 / AVX512-BF16: 1.6-1.7x in bench/mixed_precision_quality.py); "
-                      "slower than float32 elsewhere (the run says which applies).")
+    flags.DEFINE_enum(
+        "strategy",
+        d("strategy"),
+        list(STRATEGIES),
+        "Distribution engine (gankeras.distribute): 'mirrored' = all local devices "
+        "(tf.distribute.MirroredStrategy / keras DataParallel); --batch_size is "
+        "then the global batch.",
+    )
+    flags.DEFINE_enum(
+        "precision",
+        d("precision"),
+        list(PRECISIONS),
+        "Keras dtype policy of the networks: 'mixed_bfloat16' computes in bfloat16 "
+        "with float32 weights and losses. Faster only on CPUs with native bfloat16 "
+        "(AMX-BF16 / AVX512-BF16: 1.6-1.7x in bench/mixed_precision_quality.py); "
+        "slower than float32 elsewhere (the run says which applies).",
+    )
     flags.DEFINE_integer("verbose", d("verbose"), "Keras progress: 0 silent, 1 bar, 2 line/epoch.")
-    flags.DEFINE_boolean("tensorboard", d("tensorboard"),
-                         "Write TensorBoard summaries (sample grid, D's accuracy, losses) to "
-                         "<Trainer model>/tensorboard (gankeras.callbacks.GANTensorBoard).")
-    flags.DEFINE_integer("quality_every_n_epochs", d("quality_every_n_epochs"),
-                         "Measure FD/KID of --quality_samples fakes every N epochs "
-                         "(gankeras.callbacks.Quality) and evaluate and push the best "
-                         "generator instead of the last; 0: off.")
-    flags.DEFINE_integer("quality_samples", d("quality_samples"),
-                         "Fakes per --quality_every_n_epochs measurement (> 128).")
+    flags.DEFINE_boolean(
+        "tensorboard",
+        d("tensorboard"),
+        "Write TensorBoard summaries (sample grid, D's accuracy, losses) to "
+        "<Trainer model>/tensorboard (gankeras.callbacks.GANTensorBoard).",
+    )
+    flags.DEFINE_integer(
+        "quality_every_n_epochs",
+        d("quality_every_n_epochs"),
+        "Measure FD/KID of --quality_samples fakes every N epochs "
+        "(gankeras.callbacks.Quality) and evaluate and push the best "
+        "generator instead of the last; 0: off.",
+    )
+    flags.DEFINE_integer(
+        "quality_samples",
+        d("quality_samples"),
+        "Fakes per --quality_every_n_epochs measurement (> 128).",
+    )
     # Evaluation, serving, orchestration.
     flags.DEFINE_integer("eval_samples", d("eval_samples"), "Images generated for evaluation.")
-    flags.DEFINE_enum("bless_metric", d("bless_metric"), list(BLESSING_METRICS),
-                      "Evaluation metric that decides the blessing (distances: lower is better). "
-                      "Unset: %s <= %g in the label-free SimCLR features for unlabelled images "
-                      "(--image_dir without --labels_from_folders), else %s >= %g."
-                      % (LABEL_FREE_BLESSING + LABELLED_BLESSING))
-    flags.DEFINE_float("bless_threshold", d("bless_threshold"),
-                       "Bless only if --bless_metric passes this (at most for distances, "
-                       "at least for the others) and is not worse than the pushed version. "
-                       "Unset: the default of the metric (see --bless_metric).")
-    flags.DEFINE_string("inception_weights", d("inception_weights"),
-                        "InceptionV3 weights file (.h5/.keras, e.g. keras.applications' "
-                        "ImageNet weights) for the inception_* metrics (FID in the usual "
-                        "features); unset: not computed.")
-    flags.DEFINE_integer("encoder_steps", d("encoder_steps"),
-                         "Training steps of the Evaluator's label-free SimCLR encoder "
-                         "(unlabelled data; unset: 300).")
+    flags.DEFINE_enum(
+        "bless_metric",
+        d("bless_metric"),
+        list(BLESSING_METRICS),
+        "Evaluation metric that decides the blessing (distances: lower is better). "
+        "Unset: %s <= %g in the label-free SimCLR features for unlabelled images "
+        "(--image_dir without --labels_from_folders), else %s >= %g."
+        % (LABEL_FREE_BLESSING + LABELLED_BLESSING),
+    )
+    flags.DEFINE_float(
+        "bless_threshold",
+        d("bless_threshold"),
+        "Bless only if --bless_metric passes this (at most for distances, "
+        "at least for the others) and is not worse than the pushed version. "
+        "Unset: the default of the metric (see --bless_metric).",
+    )
+    flags.DEFINE_string(
+        "inception_weights",
+        d("inception_weights"),
+        "InceptionV3 weights file (.h5/.keras, e.g. keras.applications' "
+        "ImageNet weights) for the inception_* metrics (FID in the usual "
+        "features); unset: not computed.",
+    )
+    flags.DEFINE_integer(
+        "encoder_steps",
+        d("encoder_steps"),
+        "Training steps of the Evaluator's label-free SimCLR encoder "
+        "(unlabelled data; unset: 300).",
+    )
     flags.DEFINE_string("serving_dir", d("serving_dir"), "TF Serving base directory.")
     flags.DEFINE_string("model_name", d("model_name"), "Served model name.")
     flags.DEFINE_integer("version", d("version"), "Version to push (default: the next free one).")
     flags.DEFINE_string("pipeline_root", d("pipeline_root"), "Directory of artifacts and records.")
-    flags.DEFINE_boolean("cache", d("cache"), "Reuse outputs of unchanged components "
-                         "(--nocache: run every component afresh in a new run directory).")
-    flags.DEFINE_float("wait_for_lock", d("wait_for_lock"),
-                       "Seconds to wait while another run holds --pipeline_root or "
-                       "--serving_dir/--model_name (0: exit at once with an error naming it).")
+    flags.DEFINE_boolean(
+        "cache",
+        d("cache"),
+        "Reuse outputs of unchanged components "
+        "(--nocache: run every component afresh in a new run directory).",
+    )
+    flags.DEFINE_float(
+        "wait_for_lock",
+        d("wait_for_lock"),
+        "Seconds to wait while another run holds --pipeline_root or "
+        "--serving_dir/--model_name (0: exit at once with an error naming it).",
+    )
 
 
 def config_from_flags(**overrides):
@@ -165,8 +249,9 @@ def run(argv, default_source=None):
 
     config = config_from_flags()
     try:
-        if default_source is not None and not (config.image_dir or config.dataset
-                                               or config.idx_dir):
+        if default_source is not None and not (
+            config.image_dir or config.dataset or config.idx_dir
+        ):
             overrides, reason = default_source(config)
             config = config_from_flags(**overrides)
             print(f"data: {reason}")

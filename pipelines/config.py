@@ -9,7 +9,6 @@ import dataclasses
 import json
 import math
 import os
-import typing
 
 from pipelines.framework import PipelineError
 
@@ -23,11 +22,31 @@ AUGMENTATIONS = ("none", "diffaugment", "ada")  # gankeras.augment.get
 # listed because importing gankeras (Keras + a backend: ~8 s on 2 loaded
 # cores) would make `--helpfull` slow (0.4 s without it);
 # tests/test_pipeline_config_names.py asserts they equal the registries.
-ARCHITECTURES = ("dcgan", "conditional", "acgan", "mlp", "vaegan", "wgan_gp", "resnet",
-                 "resnet_projection")
-LOSSES = ("non_saturating", "minimax", "wasserstein", "hinge", "least_squares",
-          "relativistic_average", "fgan_kl", "fgan_reverse_kl", "fgan_pearson",
-          "fgan_squared_hellinger", "fgan_jensen_shannon", "maximum_likelihood", "mmd")
+ARCHITECTURES = (
+    "dcgan",
+    "conditional",
+    "acgan",
+    "mlp",
+    "vaegan",
+    "wgan_gp",
+    "resnet",
+    "resnet_projection",
+)
+LOSSES = (
+    "non_saturating",
+    "minimax",
+    "wasserstein",
+    "hinge",
+    "least_squares",
+    "relativistic_average",
+    "fgan_kl",
+    "fgan_reverse_kl",
+    "fgan_pearson",
+    "fgan_squared_hellinger",
+    "fgan_jensen_shannon",
+    "maximum_likelihood",
+    "mmd",
+)
 # The blessing when --bless_metric is unset: unlabelled data (--image_dir
 # without --labels_from_folders) is blessed on the Fréchet distance in the
 # label-free SimCLR features, labelled data on the domain classifier's
@@ -44,13 +63,13 @@ DEFAULT_THRESHOLDS = {"classifier_score": 3.0, "frechet_distance": 5.0}
 @dataclasses.dataclass(frozen=True)
 class PipelineConfig:
     # Data (ExampleGen): exactly one of image_dir, dataset, idx_dir.
-    dataset: typing.Optional[str] = None
-    idx_dir: typing.Optional[str] = None
-    tfds_data_dir: typing.Optional[str] = None
-    num_train_examples: typing.Optional[int] = None
-    image_dir: typing.Optional[str] = None
-    image_size: typing.Optional[int] = None
-    channels: typing.Optional[int] = None
+    dataset: str | None = None
+    idx_dir: str | None = None
+    tfds_data_dir: str | None = None
+    num_train_examples: int | None = None
+    image_dir: str | None = None
+    image_size: int | None = None
+    channels: int | None = None
     background: str = "white"
     upscale_small_images: bool = True
     strict_images: bool = False
@@ -62,7 +81,7 @@ class PipelineConfig:
     loss: str = "non_saturating"
     d_steps: int = 1
     epochs: int = 8
-    steps_per_epoch: typing.Optional[int] = None
+    steps_per_epoch: int | None = None
     batch_size: int = 128
     d_learning_rate: float = 2e-4
     g_learning_rate: float = 2e-4
@@ -86,16 +105,16 @@ class PipelineConfig:
     eval_samples: int = 2000
     # None: LABEL_FREE_BLESSING for unlabelled data, else LABELLED_BLESSING
     # (see `blessing`); train_mnist sets classifier_score / 3.0.
-    bless_metric: typing.Optional[str] = None
-    bless_threshold: typing.Optional[float] = None
+    bless_metric: str | None = None
+    bless_threshold: float | None = None
     # InceptionV3 weights (.h5/.keras) for the inception_* metrics; None: none.
-    inception_weights: typing.Optional[str] = None
+    inception_weights: str | None = None
     # SimCLR encoder training steps for unlabelled data; None: its default (300).
-    encoder_steps: typing.Optional[int] = None
+    encoder_steps: int | None = None
     # Serving (Pusher)
     serving_dir: str = "saved_models"
     model_name: str = "mnist_gan"
-    version: typing.Optional[int] = None
+    version: int | None = None
     # Orchestration
     pipeline_root: str = "pipeline_root"
     cache: bool = True
@@ -106,8 +125,9 @@ class PipelineConfig:
             "dataset idx_dir image_dir tfds_data_dir image_size channels background "
             "upscale_small_images strict_images labels_from_folders"
         ).split()
-        return dict({name: getattr(self, name) for name in names},
-                    num_examples=self.num_train_examples)
+        return dict(
+            {name: getattr(self, name) for name in names}, num_examples=self.num_train_examples
+        )
 
     def trainer_parameters(self):
         names = (
@@ -172,14 +192,23 @@ class PipelineConfig:
             bad("strategy", f"one of {list(STRATEGIES)}")
         if self.precision not in PRECISIONS:
             bad("precision", f"one of {list(PRECISIONS)}")
-        for name in ("latent_dim", "base_filters", "d_steps", "epochs", "batch_size", "eval_samples"):
+        for name in (
+            "latent_dim",
+            "base_filters",
+            "d_steps",
+            "epochs",
+            "batch_size",
+            "eval_samples",
+        ):
             if getattr(self, name) < 1:
                 bad(name, "a positive integer")
         if self.quality_every_n_epochs < 0:
             bad("quality_every_n_epochs", "0 (off) or a number of epochs")
         if self.quality_every_n_epochs and self.quality_samples < 129:
-            bad("quality_samples", "more than 128 (the features' dimension: FD needs more "
-                "samples than dimensions)")
+            bad(
+                "quality_samples",
+                "more than 128 (the features' dimension: FD needs more samples than dimensions)",
+            )
         for name in ("steps_per_epoch", "num_train_examples", "version"):
             if getattr(self, name) is not None and getattr(self, name) < 1:
                 bad(name, "a positive integer or unset")
@@ -197,8 +226,10 @@ class PipelineConfig:
         if not (math.isfinite(self.ada_target) and 0 < self.ada_target < 1):
             bad("ada_target", "a number in (0, 1) (0.6 in Karras et al. 2020)")
         if self.bless_threshold is not None and not math.isfinite(self.bless_threshold):
-            bad("bless_threshold", "a finite number (NaN or inf would bless or reject "
-                "every model whatever its score)")
+            bad(
+                "bless_threshold",
+                "a finite number (NaN or inf would bless or reject every model whatever its score)",
+            )
         if not (math.isfinite(self.wait_for_lock) and self.wait_for_lock >= 0):
             bad("wait_for_lock", "seconds >= 0 (0: fail at once if another run holds the lock)")
         if self.idx_dir is not None and not os.path.isdir(self.idx_dir):

@@ -30,8 +30,9 @@ def _has_idx_train_files(directory):
     return any(n.startswith("train-images") for n in names)
 
 
-def resolve_default_source(config, is_prepared=None, network_reachable=None,
-                           idx_dir=FASHION_MNIST_DIR):
+def resolve_default_source(
+    config, is_prepared=None, network_reachable=None, idx_dir=FASHION_MNIST_DIR
+):
     """`(overrides, reason)`: the data source fields to set and why.
 
     Args:

@@ -39,8 +39,7 @@ import json
 import os
 import sys
 
-from absl import app
-from absl import flags
+from absl import app, flags
 
 DEFAULT_IDX_DIR = "/usr/share/datasets/fashion-mnist"
 DEFAULT_CLASSIFIER_DIR = os.path.join(os.path.expanduser("~"), ".cache", "gankeras", "classifiers")
@@ -75,13 +74,24 @@ class EvaluateConfig:
     inception_weights: str = ""
 
     def validate(self):
-        for name in ("classifier_epochs", "classifier_train_count", "reference_count", "num_samples",
-                     "memorization_count", "encoder_steps", "encoder_train_count"):
+        for name in (
+            "classifier_epochs",
+            "classifier_train_count",
+            "reference_count",
+            "num_samples",
+            "memorization_count",
+            "encoder_steps",
+            "encoder_train_count",
+        ):
             if getattr(self, name) < 1:
                 raise ValueError(f"--{name} must be >= 1. Received: {getattr(self, name)}")
         if self.features not in FEATURES:
-            raise ValueError(f"--features must be one of {list(FEATURES)}. Received: {self.features!r}")
-        if self.inception_weights not in ("", "imagenet") and not os.path.isfile(self.inception_weights):
+            raise ValueError(
+                f"--features must be one of {list(FEATURES)}. Received: {self.features!r}"
+            )
+        if self.inception_weights not in ("", "imagenet") and not os.path.isfile(
+            self.inception_weights
+        ):
             raise ValueError(
                 f"--inception_weights {self.inception_weights!r} is not a file; expected a Keras "
                 "InceptionV3 weights file, or 'imagenet' to download Keras's (needs the network)."
@@ -104,9 +114,11 @@ def read_history(path):
             data = json.load(f)
         if isinstance(data, dict) and isinstance(data.get("history"), dict):
             data = data["history"]
-        rows = data if isinstance(data, list) else [
-            dict(zip(data, values)) for values in zip(*data.values())
-        ]
+        rows = (
+            data
+            if isinstance(data, list)
+            else [dict(zip(data, values)) for values in zip(*data.values())]
+        )
     series = {}
     for row in rows:
         for key, value in row.items():
@@ -123,23 +135,25 @@ def read_history(path):
 def _load_split(idx_dir, split):
     """`(images in [-1, 1], labels or None)`: a split without a labels file
     is unlabelled data."""
-    import numpy as np
 
     from gankeras.data import load_idx
     from gankeras.data.idx import find_idx_files
+    from gankeras.data.pixels import to_model_range
 
     find_idx_files(idx_dir, split, "images")  # a missing images file is an error
     try:
         images, labels = load_idx(idx_dir, split)
     except FileNotFoundError:
         images, labels = load_idx(idx_dir, split, with_labels=False)
-    return images.astype(np.float32) / 127.5 - 1.0, labels
+    return to_model_range(images), labels
 
 
 def _extractor(config, train_x, train_y, test_x, test_y):
     """The domain classifier (labelled data) or the SimCLR encoder."""
-    from gankeras.evaluation import load_or_train_contrastive_encoder
-    from gankeras.evaluation import load_or_train_domain_classifier
+    from gankeras.evaluation import (
+        load_or_train_contrastive_encoder,
+        load_or_train_domain_classifier,
+    )
 
     labelled = train_y is not None and test_y is not None
     use_classifier = config.features == "classifier" or (config.features == "auto" and labelled)
@@ -162,19 +176,17 @@ def _extractor(config, train_x, train_y, test_x, test_y):
     encoder = load_or_train_contrastive_encoder(
         config.classifier_dir, train_x[: config.encoder_train_count], steps=config.encoder_steps
     )
-    print(f"label-free SimCLR encoder {encoder.fingerprint} ({len(train_x[: config.encoder_train_count])} images)")
+    print(
+        f"label-free SimCLR encoder {encoder.fingerprint} ({len(train_x[: config.encoder_train_count])} images)"
+    )
     return encoder
 
 
 def run(config):
     """Evaluates `config.model` and writes the report; returns the metrics."""
-    import numpy as np
 
-    from gankeras.evaluation import InceptionExtractor
-    from gankeras.evaluation import figures
-    from gankeras.evaluation import sources
-    from gankeras.evaluation.report import evaluate_samples
-    from gankeras.evaluation.report import generate_samples
+    from gankeras.evaluation import InceptionExtractor, figures, sources
+    from gankeras.evaluation.report import evaluate_samples, generate_samples
 
     os.makedirs(config.output_dir, exist_ok=True)
     train_x, train_y = _load_split(config.idx_dir, "train")
@@ -226,7 +238,10 @@ def run(config):
             os.path.join(config.output_dir, "training_curves.png"),
             [
                 ("Losses", {k: series[k] for k in LOSS_KEYS if k in series}),
-                ("Discriminator outputs", {label: series[k] for k, label in SCORE_KEYS if k in series}),
+                (
+                    "Discriminator outputs",
+                    {label: series[k] for k, label in SCORE_KEYS if k in series},
+                ),
             ],
         )
     return metrics
@@ -235,30 +250,43 @@ def run(config):
 flags.DEFINE_string("model", None, "A .keras file (GAN or generator) or a SavedModel directory.")
 flags.DEFINE_string("output_dir", None, "Where metrics.json and the PNGs go.")
 flags.DEFINE_string("idx_dir", DEFAULT_IDX_DIR, "Folder of the dataset's MNIST-format IDX files.")
-flags.DEFINE_string("classifier_dir", DEFAULT_CLASSIFIER_DIR, "Cache of trained domain classifiers.")
+flags.DEFINE_string(
+    "classifier_dir", DEFAULT_CLASSIFIER_DIR, "Cache of trained domain classifiers."
+)
 flags.DEFINE_integer("classifier_epochs", 3, "Epochs of domain-classifier training (first use).")
 flags.DEFINE_integer("classifier_train_count", 60_000, "Training images for the domain classifier.")
-flags.DEFINE_integer("reference_count", 10_000, "Training images used as the reference distribution.")
+flags.DEFINE_integer(
+    "reference_count", 10_000, "Training images used as the reference distribution."
+)
 flags.DEFINE_integer("num_samples", 10_000, "Images generated (seeds seed .. seed + n - 1).")
 flags.DEFINE_integer("memorization_count", 1000, "Samples searched against the whole train split.")
 flags.DEFINE_integer("seed", 0, "First seed.")
 flags.DEFINE_integer("num_classes", 10, "Classes, for conditional generators' labels.")
 flags.DEFINE_string("history", "", "Keras CSVLogger CSV or History JSON of the training run.")
 flags.DEFINE_bool("use_ema", True, "Sample a GAN with its EMA generator weights when kept.")
-flags.DEFINE_enum("features", "auto", list(FEATURES),
-                  "Feature extractor: the domain classifier (needs labels), the label-free SimCLR "
-                  "encoder, or auto (classifier when the data has labels).")
+flags.DEFINE_enum(
+    "features",
+    "auto",
+    list(FEATURES),
+    "Feature extractor: the domain classifier (needs labels), the label-free SimCLR "
+    "encoder, or auto (classifier when the data has labels).",
+)
 flags.DEFINE_integer("encoder_steps", 300, "Training steps of the label-free encoder (first use).")
 flags.DEFINE_integer("encoder_train_count", 10_000, "Training images for the label-free encoder.")
-flags.DEFINE_string("inception_weights", "",
-                    "Keras InceptionV3 weights file for the inception_* metrics (299x299 bilinear); "
-                    "'imagenet' downloads Keras's (needs the network).")
+flags.DEFINE_string(
+    "inception_weights",
+    "",
+    "Keras InceptionV3 weights file for the inception_* metrics (299x299 bilinear); "
+    "'imagenet' downloads Keras's (needs the network).",
+)
 flags.mark_flags_as_required(["model", "output_dir"])
 
 
 def main(argv):
     del argv
-    config = EvaluateConfig(**{f.name: getattr(flags.FLAGS, f.name) for f in dataclasses.fields(EvaluateConfig)})
+    config = EvaluateConfig(
+        **{f.name: getattr(flags.FLAGS, f.name) for f in dataclasses.fields(EvaluateConfig)}
+    )
     print(json.dumps(dataclasses.asdict(config), indent=2))
     try:
         config.validate()

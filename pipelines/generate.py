@@ -103,8 +103,11 @@ class _Parser(argparse.ArgumentParser):
 
 def parse_args(argv):
     """Command-line flags -> a validated `GenerateConfig`."""
-    parser = _Parser(prog="python -m pipelines.generate", description=__doc__,
-                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = _Parser(
+        prog="python -m pipelines.generate",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument(
         "--model", required=True, help="saved_models/NAME[/VERSION] or a .keras file"
     )
@@ -177,7 +180,7 @@ def _integer(text, flag, minimum=None):
 
 
 def output_kind(out):
-    """"png", "npy" or "folder" for an `--out` path, or GenerateError."""
+    """ "png", "npy" or "folder" for an `--out` path, or GenerateError."""
     out = os.fspath(out)
     if os.path.isdir(out) or out.endswith(("/", os.sep)):
         return "folder"

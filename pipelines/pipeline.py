@@ -47,9 +47,12 @@ def build_components(config):
         metric=metric,
         threshold=threshold,
         model_dir=os.path.join(serving_dir, config.model_name),
-        cache_dir=os.path.join(os.path.abspath(config.pipeline_root), "Evaluator", "domain_classifier"),
-        inception_weights=(os.path.abspath(config.inception_weights)
-                           if config.inception_weights else None),
+        cache_dir=os.path.join(
+            os.path.abspath(config.pipeline_root), "Evaluator", "domain_classifier"
+        ),
+        inception_weights=(
+            os.path.abspath(config.inception_weights) if config.inception_weights else None
+        ),
         encoder_steps=config.encoder_steps,
     )
     pusher = make_pusher(
@@ -73,7 +76,6 @@ def resolved_network_options(parameters):
     "upsampling": "transposed"}` for "dcgan" on TensorFlow ("resize" on
     JAX), `{"hidden_units": ..., "d_hidden_units": ...}` for "mlp"."""
     from gankeras import architectures
-
     from pipelines.components.trainer import network_name
 
     name = network_name(parameters)
@@ -81,7 +83,9 @@ def resolved_network_options(parameters):
     try:
         resolved = architectures.resolve_options(name, **options)
     except ValueError as error:
-        raise PipelineError(f"Cannot build --architecture={parameters['architecture']}: {error}") from error
+        raise PipelineError(
+            f"Cannot build --architecture={parameters['architecture']}: {error}"
+        ) from error
     # JSON-like values (the record and the cache key are JSON).
     return {k: list(v) if isinstance(v, tuple) else v for k, v in resolved.items()}
 
@@ -142,7 +146,9 @@ def locks(config):
     order)."""
     root = os.path.abspath(config.pipeline_root)
     return (
-        RunLock(os.path.join(root, LOCK_FILE), f"--pipeline_root {root}", wait=config.wait_for_lock),
+        RunLock(
+            os.path.join(root, LOCK_FILE), f"--pipeline_root {root}", wait=config.wait_for_lock
+        ),
         RunLock(
             os.path.join(model_dir(config), LOCK_FILE),
             f"The served model {model_dir(config)} (--serving_dir/--model_name)",
@@ -215,17 +221,23 @@ def summary(config, records):
     lines.append(f"sample grid: {trainer.result.get('sample_grid')}")
     best = trainer.result.get("quality_best")
     if best:
-        lines.append(f"best epoch:  {best['epoch']} ({best['monitor']}={best['value']:.4g}; "
-                     "the generator evaluated and pushed)")
+        lines.append(
+            f"best epoch:  {best['epoch']} ({best['monitor']}={best['value']:.4g}; "
+            "the generator evaluated and pushed)"
+        )
     if trainer.result.get("tensorboard"):
         lines.append(f"tensorboard: tensorboard --logdir {trainer.result['tensorboard']}")
     metrics = trainer.result.get("final_metrics") or {}
     if metrics:
-        lines.append("train:       " + ", ".join(f"{k}={v:.4f}" for k, v in sorted(metrics.items())))
+        lines.append(
+            "train:       " + ", ".join(f"{k}={v:.4f}" for k, v in sorted(metrics.items()))
+        )
     ev = evaluator.result
     shown = tuple(BLESSING_METRICS)
     metrics = ev.get("metrics") or {}
-    lines.append("evaluation:  " + ", ".join(f"{k}={metrics[k]:.4g}" for k in shown if k in metrics))
+    lines.append(
+        "evaluation:  " + ", ".join(f"{k}={metrics[k]:.4g}" for k in shown if k in metrics)
+    )
     lines.append(
         f"blessing:    {ev.get('metric')}={ev.get('value', float('nan')):.4g} -> "
         f"{'BLESSED' if ev.get('blessed') else 'NOT BLESSED'}"

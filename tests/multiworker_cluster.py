@@ -88,9 +88,7 @@ def cluster_environments(backend, num_workers):
         return [
             dict(
                 base_environment(backend),
-                TF_CONFIG=json.dumps(
-                    {"cluster": cluster, "task": {"type": "worker", "index": i}}
-                ),
+                TF_CONFIG=json.dumps({"cluster": cluster, "task": {"type": "worker", "index": i}}),
             )
             for i in range(num_workers)
         ]
@@ -172,9 +170,7 @@ def run_cluster(argv_per_worker, environments, log_directory, timeout):
             f"--- worker {i}: exit status {p.returncode}\n{text[-3000:]}"
             for i, (p, text) in enumerate(zip(processes, texts))
         )
-        raise ClusterError(
-            f"{problem}:\n{report}", [p.pid for p in processes], texts
-        )
+        raise ClusterError(f"{problem}:\n{report}", [p.pid for p in processes], texts)
     return texts
 
 

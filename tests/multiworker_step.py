@@ -77,9 +77,7 @@ def main(folder):
     np.savez(os.path.join(folder, f"worker{worker}.npz"), **state)
     if worker == 0:
         np.savez(os.path.join(folder, "initial.npz"), **_state(single))
-        history = single.fit(
-            x, y, batch_size=GLOBAL_BATCH, epochs=1, shuffle=False, verbose=0
-        )
+        history = single.fit(x, y, batch_size=GLOBAL_BATCH, epochs=1, shuffle=False, verbose=0)
         state = _state(single, history)
         state["latents"] = keras.ops.convert_to_numpy(phases.sample_latents(single, GLOBAL_BATCH))
         np.savez(os.path.join(folder, "single.npz"), **state)
@@ -111,17 +109,13 @@ def _state(gan, history=None):
         return np.asarray(keras.ops.convert_to_numpy(value))
 
     state = {f"weight/{i}": numpy(v.value) for i, v in enumerate(gan.weights)}
-    state.update(
-        {f"optimizer/{i}": numpy(v.value) for i, v in enumerate(gan.optimizer.variables)}
-    )
+    state.update({f"optimizer/{i}": numpy(v.value) for i, v in enumerate(gan.optimizer.variables)})
     pool = gan.replay_buffer
     for name in ("count", "images", "labels"):
         state[f"pool/{name}"] = numpy(getattr(pool, name).value)
     if history is not None:
         with gan.ema_weights():
-            state.update(
-                {f"ema/{i}": numpy(w) for i, w in enumerate(gan.generator.get_weights())}
-            )
+            state.update({f"ema/{i}": numpy(w) for i, w in enumerate(gan.generator.get_weights())})
         state.update({f"log/{k}": np.asarray(v[-1]) for k, v in history.history.items()})
     return state
 

@@ -18,7 +18,6 @@ import os
 import sys
 import time
 
-
 COUNT = 44  # 44 examples (28x28 IDX): batches of 8 straddle the passes over the data
 PARAMETERS = dict(
     architecture="dcgan",

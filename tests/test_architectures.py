@@ -27,9 +27,7 @@ RESNETS = ("resnet", "resnet_projection")
 
 
 def _small(name, image_shape=(28, 28, 1), latent_dim=8):
-    return architectures.build(
-        name, image_shape, latent_dim, NUM_CLASSES.get(name), **SMALL[name]
-    )
+    return architectures.build(name, image_shape, latent_dim, NUM_CLASSES.get(name), **SMALL[name])
 
 
 def _dataset(batch=8, image_shape=(28, 28, 1), labels=False):
@@ -73,7 +71,10 @@ def test_architecture_round_trips_through_keras_file(trained):
     name, gan, _, loaded = trained
     assert isinstance(loaded, gankeras.GAN)
     np.testing.assert_allclose(
-        loaded.generate(4, seed=3), gan.generate(4, seed=3), rtol=1e-5, atol=1e-6,
+        loaded.generate(4, seed=3),
+        gan.generate(4, seed=3),
+        rtol=1e-5,
+        atol=1e-6,
         err_msg=name,
     )
 
@@ -108,7 +109,9 @@ def test_dcgan_builds_for_documented_shapes(image_shape, upsampling):
 @pytest.mark.backend_independent  # width arithmetic only; 19M weights are slow to init on JAX
 def test_dcgan_64x64_has_radfords_widths():
     g = architectures.dcgan_generator((64, 64, 3), 100, upsampling="transposed")
-    widths = [l.filters for l in g.layers if isinstance(l, keras.layers.Conv2DTranspose)]
+    widths = [
+        layer.filters for layer in g.layers if isinstance(layer, keras.layers.Conv2DTranspose)
+    ]
     assert g.get_layer("to_grid").target_shape == (4, 4, 1024)
     assert widths == [512, 256, 128, 3]
 
@@ -116,18 +119,18 @@ def test_dcgan_64x64_has_radfords_widths():
 def test_dcgan_uses_batchnorm_in_g_leaky_relu_and_strides_in_d_tanh_out():
     g = architectures.dcgan_generator((32, 32, 3), 16, base_filters=4, upsampling="transposed")
     d = architectures.dcgan_discriminator((32, 32, 3), base_filters=4)
-    assert any(isinstance(l, keras.layers.BatchNormalization) for l in g.layers)
+    assert any(isinstance(layer, keras.layers.BatchNormalization) for layer in g.layers)
     assert g.layers[-1].activation is keras.activations.tanh
-    convs = [l for l in d.layers if isinstance(l, keras.layers.Conv2D)]
+    convs = [layer for layer in d.layers if isinstance(layer, keras.layers.Conv2D)]
     assert [c.strides for c in convs] == [(2, 2)] * 3
-    assert any(isinstance(l, keras.layers.LeakyReLU) for l in d.layers)
-    assert not any(isinstance(l, keras.layers.MaxPooling2D) for l in d.layers)
+    assert any(isinstance(layer, keras.layers.LeakyReLU) for layer in d.layers)
+    assert not any(isinstance(layer, keras.layers.MaxPooling2D) for layer in d.layers)
 
 
 def test_resize_upsampling_has_no_transposed_convolutions():
     g = architectures.dcgan_generator((28, 28, 1), 16, base_filters=4, upsampling="resize")
-    assert not any(isinstance(l, keras.layers.Conv2DTranspose) for l in g.layers)
-    assert sum(isinstance(l, keras.layers.UpSampling2D) for l in g.layers) == 2
+    assert not any(isinstance(layer, keras.layers.Conv2DTranspose) for layer in g.layers)
+    assert sum(isinstance(layer, keras.layers.UpSampling2D) for layer in g.layers) == 2
 
 
 def test_conditional_networks_take_int_labels():
@@ -153,8 +156,8 @@ def test_vaegan_encoder_returns_mean_and_log_var():
 
 def test_wgan_gp_critic_has_no_batch_norm():
     critic = architectures.wgan_gp_critic((32, 32, 3), base_filters=4)
-    assert not any(isinstance(l, keras.layers.BatchNormalization) for l in critic.layers)
-    assert any(isinstance(l, keras.layers.LayerNormalization) for l in critic.layers)
+    assert not any(isinstance(layer, keras.layers.BatchNormalization) for layer in critic.layers)
+    assert any(isinstance(layer, keras.layers.LayerNormalization) for layer in critic.layers)
 
 
 def test_mlp_generator_reshapes_to_the_image_shape():
@@ -176,8 +179,12 @@ def test_maxout_takes_the_max_of_its_pieces():
 @pytest.mark.backend_independent
 @pytest.mark.parametrize(
     "image_shape, steps, base",
-    [((28, 28, 1), 2, (7, 7)), ((32, 32, 3), 3, (4, 4)), ((64, 64, 3), 4, (4, 4)),
-     ((48, 64, 3), 3, (6, 8))],
+    [
+        ((28, 28, 1), 2, (7, 7)),
+        ((32, 32, 3), 3, (4, 4)),
+        ((64, 64, 3), 4, (4, 4)),
+        ((48, 64, 3), 3, (6, 8)),
+    ],
 )
 def test_resolution_steps_derive_from_the_image_shape(image_shape, steps, base):
     assert shapes.num_resolution_steps(image_shape) == steps
@@ -221,7 +228,9 @@ def test_resolve_options_fills_defaults_and_resolves_auto_upsampling():
     expected = architectures.DEFAULT_UPSAMPLING[keras.backend.backend()]
     assert architectures.resolve_options("dcgan") == {"base_filters": 64, "upsampling": expected}
     assert architectures.resolve_options("wgan_gp", upsampling="resize", base_filters=8) == {
-        "base_filters": 8, "upsampling": "resize", "normalization": "layer",
+        "base_filters": 8,
+        "upsampling": "resize",
+        "normalization": "layer",
     }
     assert architectures.resolve_options("resnet") == {"base_filters": 128}
 
@@ -232,11 +241,15 @@ def test_resolved_options_build_the_same_networks_as_auto():
     resolved = architectures.build(
         "dcgan", (28, 28, 1), 8, **architectures.resolve_options("dcgan", base_filters=4)
     )["generator"]
-    assert [type(l).__name__ for l in auto.layers] == [type(l).__name__ for l in resolved.layers]
+    assert [type(layer).__name__ for layer in auto.layers] == [
+        type(layer).__name__ for layer in resolved.layers
+    ]
 
 
 def test_resolve_options_refuses_an_unknown_option_naming_the_known_ones():
-    with pytest.raises(ValueError, match=r"'resnet' does not take.*\['upsampling'\].*\['base_filters'\]"):
+    with pytest.raises(
+        ValueError, match=r"'resnet' does not take.*\['upsampling'\].*\['base_filters'\]"
+    ):
         architectures.resolve_options("resnet", upsampling="resize")
 
 
@@ -258,5 +271,5 @@ def test_wgan_gp_critic_refuses_batch_norm():
 def test_auto_upsampling_is_the_active_backends_default():
     expected = architectures.DEFAULT_UPSAMPLING[keras.backend.backend()]
     g = architectures.dcgan_generator((28, 28, 1), 8, base_filters=4)
-    has_transposed = any(isinstance(l, keras.layers.Conv2DTranspose) for l in g.layers)
+    has_transposed = any(isinstance(layer, keras.layers.Conv2DTranspose) for layer in g.layers)
     assert has_transposed == (expected == "transposed")

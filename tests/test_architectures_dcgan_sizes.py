@@ -11,13 +11,15 @@ from gankeras import architectures
 
 @pytest.mark.parametrize(
     "image_shape, upsampling",
-    [((32, 32, 1), "resize"), ((64, 64, 1), "transposed"), ((128, 128, 1), "resize"),
-     ((128, 128, 3), "transposed")],
+    [
+        ((32, 32, 1), "resize"),
+        ((64, 64, 1), "transposed"),
+        ((128, 128, 1), "resize"),
+        ((128, 128, 3), "transposed"),
+    ],
 )
 def test_dcgan_builds_for_the_other_documented_shapes(image_shape, upsampling):
-    networks = architectures.build(
-        "dcgan", image_shape, 8, base_filters=2, upsampling=upsampling
-    )
+    networks = architectures.build("dcgan", image_shape, 8, base_filters=2, upsampling=upsampling)
     assert tuple(networks["generator"].outputs[0].shape) == (None,) + image_shape
     assert tuple(networks["discriminator"].outputs[0].shape) == (None, 1)
 

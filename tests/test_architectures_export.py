@@ -52,7 +52,9 @@ def exported(tmp_path_factory):
 
 
 def test_a_tensorflow_only_process_serves_every_generator(exported, tmp_path):
-    models = {case: (model.path, CASES[case][2] is not None) for case, (model, _) in exported.items()}
+    models = {
+        case: (model.path, CASES[case][2] is not None) for case, (model, _) in exported.items()
+    }
     script = textwrap.dedent(
         f"""
         import sys
@@ -68,10 +70,13 @@ def test_a_tensorflow_only_process_serves_every_generator(exported, tmp_path):
         assert "gankeras" not in sys.modules, "the client must not need gankeras"
         """
     )
-    np.save(tmp_path / "z.npy", keras.ops.convert_to_numpy(gankeras.latents_from_seeds(SEEDS, LATENT_DIM)))
+    np.save(
+        tmp_path / "z.npy",
+        keras.ops.convert_to_numpy(gankeras.latents_from_seeds(SEEDS, LATENT_DIM)),
+    )
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", KERAS_BACKEND="tensorflow")
     subprocess.run([sys.executable, "-c", script], env=env, check=True, cwd=str(tmp_path))
-    for case, (model, expected) in exported.items():
+    for case, (_model, expected) in exported.items():
         served = np.load(tmp_path / f"{case}.npy")
         assert served.shape == (len(SEEDS),) + CASES[case][1], case
         np.testing.assert_allclose(served, expected, atol=1e-4, err_msg=case)

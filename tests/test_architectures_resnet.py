@@ -58,5 +58,7 @@ def test_resnet_round_trips_through_keras_file(trained):
     np.testing.assert_allclose(
         numpy(loaded.discriminator(inputs, training=False)),
         numpy(gan.discriminator(inputs, training=False)),
-        rtol=1e-5, atol=1e-5, err_msg=name,
+        rtol=1e-5,
+        atol=1e-5,
+        err_msg=name,
     )

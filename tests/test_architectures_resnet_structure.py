@@ -33,9 +33,13 @@ def test_resnet_builds_for_every_documented_size(size, channels, num_classes):
     assert tuple(d.outputs[0].shape) == (None, 1)
     assert len(g.inputs) == len(d.inputs) == (1 if num_classes is None else 2)
     # G: one up block per doubling from 4x4; D: down to 8x8, then two plain blocks.
-    ups = [l for l in g.layers if l.name.endswith("_resize") and "shortcut" not in l.name]
+    ups = [
+        layer
+        for layer in g.layers
+        if layer.name.endswith("_resize") and "shortcut" not in layer.name
+    ]
     assert len(ups) == int(np.log2(size // 4))
-    pools = [l for l in d.layers if isinstance(l, keras.layers.AveragePooling2D)]
+    pools = [layer for layer in d.layers if isinstance(layer, keras.layers.AveragePooling2D)]
     assert len(pools) == 2 * int(np.log2(size // 8))
 
 
@@ -49,21 +53,27 @@ def test_resnet_128_generates_and_discriminates_one_image():
 
 def test_every_discriminator_layer_is_spectrally_normalized():
     d = architectures.resnet_discriminator((32, 32, 3), filters=4, num_classes=3)
-    weighted = [l for l in d.layers if l.weights]
-    assert weighted and all(isinstance(l, gankeras.SpectralNormalization) for l in weighted)
+    weighted = [layer for layer in d.layers if layer.weights]
+    assert weighted and all(isinstance(layer, gankeras.SpectralNormalization) for layer in weighted)
     # 2 convs + shortcut in each of 4 blocks (the last two without shortcut),
     # the logit layer and the class embedding.
     assert len(weighted) == 3 + 3 + 2 + 2 + 2
-    assert not any(isinstance(l, keras.layers.BatchNormalization) for l in d.layers)
+    assert not any(isinstance(layer, keras.layers.BatchNormalization) for layer in d.layers)
 
 
 def test_generator_has_residual_up_blocks_with_batch_norm_and_tanh_output():
     g = architectures.resnet_generator((32, 32, 3), 8, filters=4)
-    assert sum(isinstance(l, keras.layers.Add) for l in g.layers) == 3
-    assert sum(isinstance(l, keras.layers.BatchNormalization) for l in g.layers) == 2 * 3 + 1
+    assert sum(isinstance(layer, keras.layers.Add) for layer in g.layers) == 3
+    assert (
+        sum(isinstance(layer, keras.layers.BatchNormalization) for layer in g.layers) == 2 * 3 + 1
+    )
     assert g.get_layer("to_image").activation is keras.activations.tanh
     conditional = architectures.resnet_generator((32, 32, 3), 8, filters=4, num_classes=3)
-    cbn = [l for l in conditional.layers if isinstance(l, architectures.ConditionalBatchNormalization)]
+    cbn = [
+        layer
+        for layer in conditional.layers
+        if isinstance(layer, architectures.ConditionalBatchNormalization)
+    ]
     assert len(cbn) == 2 * 3  # every block's BN; the output BN stays plain
 
 
@@ -96,7 +106,9 @@ def test_conditional_batch_norm_scales_and_shifts_per_class():
     # Training: batch statistics over batch, H, W; the moving mean moves.
     out = numpy(layer([x, labels], training=True))
     x_hat = (x - x.mean((0, 1, 2))) / x.std((0, 1, 2))
-    np.testing.assert_allclose(out, x_hat * gamma[:, None, None] + beta[:, None, None], rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(
+        out, x_hat * gamma[:, None, None] + beta[:, None, None], rtol=1e-4, atol=1e-4
+    )
     assert np.abs(numpy(layer.batch_norm.moving_mean)).max() > 0
 
 

@@ -264,7 +264,10 @@ class AugmentedCritic(keras.Model):
         return out
 
     def get_config(self):
-        return {**super().get_config(), "augmentation": keras.saving.serialize_keras_object(self.augmentation)}
+        return {
+            **super().get_config(),
+            "augmentation": keras.saving.serialize_keras_object(self.augmentation),
+        }
 
     @classmethod
     def from_config(cls, config):
@@ -274,8 +277,13 @@ class AugmentedCritic(keras.Model):
 
 
 def test_ada_adapts_inside_a_compiled_train_step_and_p_is_saved(tmp_path):
-    aug = augment.AdaptiveAugment(target=0.6, initial_p=0.0, interval=1, speed_images=64,
-                                  transforms=("xflip", "translation", "brightness"))
+    aug = augment.AdaptiveAugment(
+        target=0.6,
+        initial_p=0.0,
+        interval=1,
+        speed_images=64,
+        transforms=("xflip", "translation", "brightness"),
+    )
     model = AugmentedCritic(aug)
     model.compile(optimizer=keras.optimizers.SGD(0.0), loss="mse")
     x = np.abs(images(batch=32, size=4, channels=1)) + 0.5  # positive logits: r_t = 1
@@ -296,8 +304,9 @@ def test_ada_adapts_inside_a_compiled_train_step_and_p_is_saved(tmp_path):
 def test_diffaugment_trains_inside_a_compiled_step_and_round_trips(tmp_path):
     model = AugmentedCritic(augment.DiffAugment("color,translation,cutout", cutout_ratio=0.25))
     model.compile(optimizer=keras.optimizers.SGD(1e-3), loss="mse")
-    history = model.fit(images(batch=16, size=8), np.zeros((16, 1), "float32"),
-                        batch_size=8, epochs=1, verbose=0)
+    history = model.fit(
+        images(batch=16, size=8), np.zeros((16, 1), "float32"), batch_size=8, epochs=1, verbose=0
+    )
     assert np.isfinite(history.history["loss"][-1])
     path = tmp_path / "critic.keras"
     model.save(path)

@@ -22,7 +22,10 @@ GLOBAL_BATCH = 8
 def test_mirrored_augmentation_equals_single_device():
     env = dict(os.environ, KERAS_BACKEND="tensorflow", TF_CPP_MIN_LOG_LEVEL="3")
     result = subprocess.run(
-        [sys.executable, os.path.abspath(__file__)], env=env, capture_output=True, text=True,
+        [sys.executable, os.path.abspath(__file__)],
+        env=env,
+        capture_output=True,
+        text=True,
         check=True,
     )
     report = json.loads(result.stdout.strip().splitlines()[-1])

@@ -48,9 +48,7 @@ def make_gan(width=8, loss="non_saturating", replay=False):
 
 
 def data():
-    return np.random.default_rng(0).normal(size=(STEPS_PER_EPOCH * BATCH, 2)).astype(
-        "float32"
-    )
+    return np.random.default_rng(0).normal(size=(STEPS_PER_EPOCH * BATCH, 2)).astype("float32")
 
 
 def step_count(gan):
@@ -88,8 +86,7 @@ def train_job(directory, result_path):
 
 def test_saves_and_restores_every_variable(tmp_path):
     gan = make_gan(replay=True)
-    gan.fit(data(), batch_size=BATCH, epochs=2, verbose=0,
-            callbacks=[GANCheckpoint(tmp_path)])
+    gan.fit(data(), batch_size=BATCH, epochs=2, verbose=0, callbacks=[GANCheckpoint(tmp_path)])
     saved = values(gan.variables + gan.optimizer.variables)
 
     fresh = make_gan(replay=True)
@@ -103,8 +100,9 @@ def test_saves_and_restores_every_variable(tmp_path):
 
 def test_keeps_only_the_newest_checkpoints_and_no_temp_folders(tmp_path):
     gan = make_gan()
-    gan.fit(data(), batch_size=BATCH, epochs=4, verbose=0,
-            callbacks=[GANCheckpoint(tmp_path, keep=2)])
+    gan.fit(
+        data(), batch_size=BATCH, epochs=4, verbose=0, callbacks=[GANCheckpoint(tmp_path, keep=2)]
+    )
     assert [os.path.basename(p) for p in list_checkpoints(tmp_path)] == [
         "ckpt-000003",
         "ckpt-000004",
@@ -130,8 +128,9 @@ def test_killed_run_resumes_and_ends_at_the_uninterrupted_step_count(tmp_path):
     done = int(os.path.basename(list_checkpoints(directory)[-1])[5:])
     assert 2 <= done < EPOCHS
 
-    subprocess.run(command + [directory, result], check=True, env=env,
-                   stdout=subprocess.DEVNULL, timeout=120)
+    subprocess.run(
+        command + [directory, result], check=True, env=env, stdout=subprocess.DEVNULL, timeout=120
+    )
     with open(result) as f:
         resumed = json.load(f)
     assert resumed["initial_epoch"] == done
@@ -145,8 +144,9 @@ def test_killed_run_resumes_and_ends_at_the_uninterrupted_step_count(tmp_path):
 
 def test_corrupt_newest_checkpoint_is_reported_and_the_previous_one_used(tmp_path):
     gan = make_gan()
-    gan.fit(data(), batch_size=BATCH, epochs=3, verbose=0,
-            callbacks=[GANCheckpoint(tmp_path, keep=3)])
+    gan.fit(
+        data(), batch_size=BATCH, epochs=3, verbose=0, callbacks=[GANCheckpoint(tmp_path, keep=3)]
+    )
     newest = list_checkpoints(tmp_path)[-1]
     with open(os.path.join(newest, "variables.npz"), "r+b") as f:
         f.truncate(100)
@@ -166,7 +166,9 @@ def test_checkpoint_of_other_network_shapes_names_the_mismatch(tmp_path):
 
 def test_checkpoint_of_another_loss_names_the_mismatch(tmp_path):
     make_and_save(tmp_path, make_gan(loss="non_saturating"))
-    with pytest.raises(CheckpointMismatchError, match="loss: checkpoint has 'non_saturating'.*'hinge'"):
+    with pytest.raises(
+        CheckpointMismatchError, match="loss: checkpoint has 'non_saturating'.*'hinge'"
+    ):
         resume_or_start(make_gan(loss="hinge"), str(tmp_path), verbose=0)
 
 
@@ -178,7 +180,9 @@ def test_checkpoint_of_other_options_names_the_option(tmp_path):
         g_optimizer=keras.optimizers.Adam(1e-3, use_ema=True),
         r1_penalty=1.0,
     )
-    with pytest.raises(CheckpointMismatchError, match="r1_penalty=0.0, the model has r1_penalty=1.0"):
+    with pytest.raises(
+        CheckpointMismatchError, match="r1_penalty=0.0, the model has r1_penalty=1.0"
+    ):
         resume_or_start(gan, str(tmp_path), verbose=0)
 
 
@@ -187,8 +191,13 @@ def test_unwritable_directory_fails_before_training(tmp_path):
     blocker.write_text("not a directory")
     gan = make_gan()
     with pytest.raises(OSError, match="Cannot write checkpoints to"):
-        gan.fit(data(), batch_size=BATCH, epochs=1, verbose=0,
-                callbacks=[GANCheckpoint(str(blocker / "checkpoints"))])
+        gan.fit(
+            data(),
+            batch_size=BATCH,
+            epochs=1,
+            verbose=0,
+            callbacks=[GANCheckpoint(str(blocker / "checkpoints"))],
+        )
     assert step_count(gan) == 0
 
 
@@ -223,8 +232,13 @@ def test_a_save_leaves_other_live_processes_temporary_folders_alone(tmp_path):
         for folder in (in_progress, killed, foreign):
             os.makedirs(folder)
             (folder / "variables.npz").write_bytes(b"partial")
-        make_gan().fit(data(), batch_size=BATCH, epochs=2, verbose=0,
-                       callbacks=[GANCheckpoint(tmp_path, keep=1)])
+        make_gan().fit(
+            data(),
+            batch_size=BATCH,
+            epochs=2,
+            verbose=0,
+            callbacks=[GANCheckpoint(tmp_path, keep=1)],
+        )
         left = sorted(n for n in os.listdir(tmp_path) if n.startswith(".tmp"))
         assert left == sorted([in_progress.name, foreign.name])
         assert (in_progress / "variables.npz").read_bytes() == b"partial"
@@ -263,12 +277,25 @@ def test_incompatible_checkpoint_error_is_one_line_saying_why_and_what_to_do(tmp
 def test_history_of_a_resumed_run_is_the_whole_history(tmp_path):
     keras.utils.set_random_seed(0)
     first = make_gan()
-    logs = first.fit(data(), batch_size=BATCH, shuffle=False, epochs=2, verbose=0,
-                     callbacks=[GANCheckpoint(tmp_path)]).history
+    logs = first.fit(
+        data(),
+        batch_size=BATCH,
+        shuffle=False,
+        epochs=2,
+        verbose=0,
+        callbacks=[GANCheckpoint(tmp_path)],
+    ).history
     resumed = make_gan()
     assert resume_or_start(resumed, str(tmp_path), verbose=0) == 2
-    later = resumed.fit(data(), batch_size=BATCH, shuffle=False, epochs=3, initial_epoch=2,
-                        verbose=0, callbacks=[GANCheckpoint(tmp_path)]).history
+    later = resumed.fit(
+        data(),
+        batch_size=BATCH,
+        shuffle=False,
+        epochs=3,
+        initial_epoch=2,
+        verbose=0,
+        callbacks=[GANCheckpoint(tmp_path)],
+    ).history
     history = read_history(str(tmp_path))
     assert set(history) == set(logs)
     for name in logs:

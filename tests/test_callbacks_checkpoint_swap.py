@@ -52,8 +52,9 @@ def test_swapped_in_snapshot_is_what_the_train_step_uses_then_live_weights_retur
     gan = make_gan(d_lr=0.0)
     live = gan.discriminator.get_weights()
     snapshot = [np.full_like(w, 0.25) for w in live]
-    swap = CheckpointSwap(snapshot_every=1000, swap_every=3, swap_steps=2,
-                          networks=("discriminator",))
+    swap = CheckpointSwap(
+        snapshot_every=1000, swap_every=3, swap_steps=2, networks=("discriminator",)
+    )
     swap.snapshots["discriminator"] = [snapshot]
     record = RecordDiscriminator()
     gan.fit(data(7), batch_size=BATCH, epochs=1, verbose=0, callbacks=[swap, record])
@@ -78,7 +79,8 @@ def test_generator_keeps_training_against_the_swapped_in_discriminator():
 
 
 def test_config_round_trip():
-    swap = CheckpointSwap(snapshot_every=3, keep=2, swap_every=9, swap_steps=4,
-                          networks=("generator",), seed=5)
+    swap = CheckpointSwap(
+        snapshot_every=3, keep=2, swap_every=9, swap_steps=4, networks=("generator",), seed=5
+    )
     again = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(swap))
     assert again.get_config() == swap.get_config()

@@ -48,8 +48,13 @@ def test_collapsed_discriminator_stops_training_and_keeps_the_last_good_checkpoi
     data = np.full((4 * 8, 1), 20.0, "float32")  # 4 steps per epoch
     guard = DivergenceGuard(collapse_patience=20, checkpoint_directory=str(tmp_path))
     with pytest.raises(DiscriminatorCollapseError, match="for 20 consecutive steps") as error:
-        gan.fit(data, batch_size=8, epochs=100, verbose=0,
-                callbacks=[GANCheckpoint(tmp_path, keep=100), guard])
+        gan.fit(
+            data,
+            batch_size=8,
+            epochs=100,
+            verbose=0,
+            callbacks=[GANCheckpoint(tmp_path, keep=100), guard],
+        )
 
     start = int(re.search(r"since step (\d+)", str(error.value)).group(1))
     good = list_checkpoints(tmp_path)
@@ -114,8 +119,6 @@ def test_collapse_check_is_off_for_scores_that_are_not_probabilities():
 
 def test_config_round_trip():
     guard = DivergenceGuard(collapse_patience=7, collapse_tolerance=0.05)
-    again = keras.saving.deserialize_keras_object(
-        keras.saving.serialize_keras_object(guard)
-    )
+    again = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(guard))
     assert isinstance(again, DivergenceGuard)
     assert again.get_config() == guard.get_config()

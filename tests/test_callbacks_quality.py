@@ -79,8 +79,15 @@ def test_stops_when_the_metric_stagnates(tmp_path):
 
 
 def write_best(directory, value, **overrides):
-    record = {"epoch": 7, "monitor": "fd", "value": value, "metrics": {"fd": value},
-              "num_samples": 24, "seed": 0, "ema": True}
+    record = {
+        "epoch": 7,
+        "monitor": "fd",
+        "value": value,
+        "metrics": {"fd": value},
+        "num_samples": 24,
+        "seed": 0,
+        "ema": True,
+    }
     record.update(overrides)
     (directory / "best.json").write_text(json.dumps(record))
 

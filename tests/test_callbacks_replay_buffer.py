@@ -16,9 +16,7 @@ def make_gan(replay_buffer=None):
     keras.utils.set_random_seed(3)
     generator, discriminator = gan_fixtures.image_pair(latent_dim=8, size=8, batchnorm=False)
     gan = gankeras.GAN(generator, discriminator, replay_buffer=replay_buffer)
-    gan.compile(
-        d_optimizer=keras.optimizers.Adam(1e-2), g_optimizer=keras.optimizers.Adam(1e-2)
-    )
+    gan.compile(d_optimizer=keras.optimizers.Adam(1e-2), g_optimizer=keras.optimizers.Adam(1e-2))
     return gan
 
 
@@ -78,8 +76,15 @@ def test_resumed_run_equals_an_uninterrupted_one(tmp_path):
     callback.install(resumed)  # the pool's variables must exist to be restored
     initial_epoch = resume_or_start(resumed, tmp_path, verbose=0)
     assert initial_epoch == 2
-    resumed.fit(REAL, batch_size=8, epochs=3, initial_epoch=initial_epoch, shuffle=False,
-                verbose=0, callbacks=[callback])
+    resumed.fit(
+        REAL,
+        batch_size=8,
+        epochs=3,
+        initial_epoch=initial_epoch,
+        shuffle=False,
+        verbose=0,
+        callbacks=[callback],
+    )
     np.testing.assert_array_equal(
         keras.ops.convert_to_numpy(callback.pool.images),
         keras.ops.convert_to_numpy(uninterrupted.replay_buffer.images),

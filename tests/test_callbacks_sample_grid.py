@@ -30,7 +30,10 @@ def test_writes_a_grid_every_n_epochs_and_an_animated_gif(tmp_path):
     callback = SampleGrid(tmp_path, seeds=range(6), columns=3, every_n_epochs=2)
     make_gan().fit(REAL, batch_size=8, epochs=5, verbose=0, callbacks=[callback])
     assert sorted(n for n in os.listdir(tmp_path) if n.endswith(".png")) == [
-        "fakes000002.png", "fakes000004.png", "fakes000005.png"]
+        "fakes000002.png",
+        "fakes000004.png",
+        "fakes000005.png",
+    ]
     # 2 rows x 3 columns of 4x4 cells with 1-pixel borders.
     assert Image.open(tmp_path / "fakes000002.png").size == (3 * 5 + 1, 2 * 5 + 1)
     gif = Image.open(tmp_path / "progress.gif")
@@ -52,8 +55,9 @@ def test_grids_show_the_same_latents_evolving(tmp_path):
 
 def test_nearest_training_example_column(tmp_path):
     gan = make_gan()
-    callback = SampleGrid(tmp_path, seeds=range(4), columns=2, training_images=REAL,
-                          summary="contact_sheet")
+    callback = SampleGrid(
+        tmp_path, seeds=range(4), columns=2, training_images=REAL, summary="contact_sheet"
+    )
     gan.fit(REAL, batch_size=8, epochs=1, verbose=0, callbacks=[callback])
     grid = np.asarray(Image.open(tmp_path / "fakes000001.png"), dtype=np.float32) / 127.5 - 1.0
     assert grid.shape == (2 * 5 + 1, 3 * 5 + 1)  # one extra column
@@ -62,7 +66,7 @@ def test_nearest_training_example_column(tmp_path):
         distances = np.sum((REAL - fake) ** 2, axis=(1, 2, 3))
         nearest = REAL[np.argmin(distances)]
         top = 1 + row * 5
-        np.testing.assert_allclose(grid[top:top + 4, 11:15], nearest[..., 0], atol=1 / 127.5)
+        np.testing.assert_allclose(grid[top : top + 4, 11:15], nearest[..., 0], atol=1 / 127.5)
     assert os.path.exists(tmp_path / "contact_sheet.png")
 
 
@@ -90,7 +94,9 @@ def test_deserializing_touches_no_file(tmp_path):
 
 @pytest.mark.backend_independent
 def test_config_round_trip(tmp_path):
-    callback = SampleGrid(tmp_path, seeds=[5, 6], columns=1, every_n_epochs=3, summary=None, scale=2)
+    callback = SampleGrid(
+        tmp_path, seeds=[5, 6], columns=1, every_n_epochs=3, summary=None, scale=2
+    )
     again = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(callback))
     assert isinstance(again, SampleGrid)
     assert again.get_config() == callback.get_config()

@@ -9,8 +9,9 @@ pytestmark = pytest.mark.backend_independent
 
 
 def all_images(dataset):
-    return np.concatenate([b[0] if isinstance(b, tuple) else b
-                           for b in dataset.as_numpy_iterator()])
+    return np.concatenate(
+        [b[0] if isinstance(b, tuple) else b for b in dataset.as_numpy_iterator()]
+    )
 
 
 def test_uint8_means_0_to_255():
@@ -22,19 +23,25 @@ def test_uint8_means_0_to_255():
 
 @pytest.mark.parametrize(
     "value_range, values, expected",
-    [((0, 1), [0.0, 0.5, 1.0], [-1.0, 0.0, 1.0]),
-     ((-1, 1), [-1.0, 0.25, 1.0], [-1.0, 0.25, 1.0]),
-     ((0, 255), [0.0, 127.5, 255.0], [-1.0, 0.0, 1.0])],
+    [
+        ((0, 1), [0.0, 0.5, 1.0], [-1.0, 0.0, 1.0]),
+        ((-1, 1), [-1.0, 0.25, 1.0], [-1.0, 0.25, 1.0]),
+        ((0, 255), [0.0, 127.5, 255.0], [-1.0, 0.0, 1.0]),
+    ],
 )
 def test_float_images_map_from_their_stated_range(value_range, values, expected):
     images = np.array(values, np.float32).reshape(3, 1, 1, 1)
-    out = all_images(data.array_dataset(images, batch_size=3, shuffle=False,
-                                        value_range=value_range))
+    out = all_images(
+        data.array_dataset(images, batch_size=3, shuffle=False, value_range=value_range)
+    )
     np.testing.assert_allclose(out.ravel(), expected, atol=1e-6)
 
 
 def test_float_images_need_a_value_range():
-    with pytest.raises(ValueError, match=r"dtype float32, so the value range must be given: pass value_range=\(0, 1\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"dtype float32, so the value range must be given: pass value_range=\(0, 1\)",
+    ):
         data.array_dataset(np.zeros((4, 2, 2, 1), np.float32))
 
 
@@ -58,7 +65,10 @@ def test_labels_come_as_int32_pairs():
 
 
 def test_label_count_must_match_image_count():
-    with pytest.raises(ValueError, match=r"Expected one label per image: 4 labels of shape \(4,\). Received labels of shape \(3,\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"Expected one label per image: 4 labels of shape \(4,\). Received labels of shape \(3,\)",
+    ):
         data.array_dataset(np.zeros((4, 2, 2, 1), np.uint8), labels=np.zeros(3, int))
 
 
@@ -99,8 +109,14 @@ def stream_batches(start_batch, count, labels=False, seed=0, buffer=None):
     base = tf.data.Dataset.from_tensor_slices(
         (images, np.arange(10, dtype=np.int32)) if labels else images
     )
-    stream = pipeline.finish(base, value_range=(0, 9), batch_size=3, seed=seed,
-                             start_batch=start_batch, shuffle_buffer=buffer)
+    stream = pipeline.finish(
+        base,
+        value_range=(0, 9),
+        batch_size=3,
+        seed=seed,
+        start_batch=start_batch,
+        shuffle_buffer=buffer,
+    )
     out = []
     for batch in stream.take(count):
         ids = np.round((np.asarray(batch[0] if labels else batch).ravel() + 1) * 4.5).astype(int)

@@ -81,11 +81,13 @@ def test_library_folder_dataset_matches_the_pipeline(tmp_path):
         size = (40 + 3 * i, 36 + i)
         rgba = rng.integers(0, 256, size[::-1] + (4,), dtype=np.uint8)
         Image.fromarray(rgba, "RGBA").save(tmp_path / "in" / f"{i}.png")
-    dataset = data.image_folder_dataset(tmp_path / "in", image_size=32, batch_size=10,
-                                        shuffle=False, background="black")
+    dataset = data.image_folder_dataset(
+        tmp_path / "in", image_size=32, batch_size=10, shuffle=False, background="black"
+    )
     library = next(iter(dataset)).numpy()
-    component = example_gen.make_example_gen(image_dir=str(tmp_path / "in"), image_size=32,
-                                             background="black")
+    component = example_gen.make_example_gen(
+        image_dir=str(tmp_path / "in"), image_size=32, background="black"
+    )
     (tmp_path / "out").mkdir()
     out = Artifact("ExampleGen", "examples", str(tmp_path / "out"), "k", "r")
     example_gen.run_example_gen({}, {"examples": out}, dict(component.parameters, workers=0))

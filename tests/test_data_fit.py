@@ -23,8 +23,7 @@ SIZE, BATCH = 8, 4
 
 
 def compiled(gan):
-    gan.compile(d_optimizer=keras.optimizers.Adam(1e-3),
-                g_optimizer=keras.optimizers.Adam(1e-3))
+    gan.compile(d_optimizer=keras.optimizers.Adam(1e-3), g_optimizer=keras.optimizers.Adam(1e-3))
     return gan
 
 
@@ -55,7 +54,8 @@ def folder_source(tmp_path):
         pixels = rng.integers(0, 256, (12, 10, 3), dtype=np.uint8)
         Image.fromarray(pixels).save(tmp_path / f"{i}.png")
     return data.image_folder_dataset(
-        tmp_path, image_size=(SIZE, SIZE), color_mode="grayscale", batch_size=BATCH)
+        tmp_path, image_size=(SIZE, SIZE), color_mode="grayscale", batch_size=BATCH
+    )
 
 
 def array_source(tmp_path):
@@ -67,15 +67,20 @@ def tfds_source(tmp_path):
     # mock_data only patches while the dataset is built; the dataset it
     # returns keeps yielding its (random) examples afterwards.
     # The offline check before a download must let the mocked one through.
-    with tfds.testing.mock_data(num_examples=8, data_dir=str(tmp_path)), mock.patch.object(
-        tfds_source_lib, "network_reachable", return_value=True
+    with (
+        tfds.testing.mock_data(num_examples=8, data_dir=str(tmp_path)),
+        mock.patch.object(tfds_source_lib, "network_reachable", return_value=True),
     ):
-        return data.tfds_dataset("mnist", batch_size=BATCH, image_size=(SIZE, SIZE),
-                                 data_dir=str(tmp_path))
+        return data.tfds_dataset(
+            "mnist", batch_size=BATCH, image_size=(SIZE, SIZE), data_dir=str(tmp_path)
+        )
 
 
-@pytest.mark.parametrize("source", [idx_source, folder_source, array_source, tfds_source],
-                         ids=["idx", "folder", "arrays", "tfds"])
+@pytest.mark.parametrize(
+    "source",
+    [idx_source, folder_source, array_source, tfds_source],
+    ids=["idx", "folder", "arrays", "tfds"],
+)
 def test_each_source_trains_a_gan(gan, source, tmp_path):
     fit_two_steps(gan, source(tmp_path))
 

@@ -88,13 +88,18 @@ def test_labels_come_from_sorted_subfolders(tmp_path):
 
 
 def test_empty_folder_says_it_is_empty(tmp_path):
-    with pytest.raises(ValueError, match=r"No images in .*: expected files ending in .png, .jpg, .jpeg, .webp, .bmp, .gif .* but it is empty"):
+    with pytest.raises(
+        ValueError,
+        match=r"No images in .*: expected files ending in .png, .jpg, .jpeg, .webp, .bmp, .gif .* but it is empty",
+    ):
         data.image_folder_dataset(tmp_path)
 
 
 def test_folder_without_images_names_what_it_holds(tmp_path):
     (tmp_path / "notes.txt").write_text("hello")
-    with pytest.raises(ValueError, match=r"No images in .*it holds 1 other files, e.g. .*notes.txt"):
+    with pytest.raises(
+        ValueError, match=r"No images in .*it holds 1 other files, e.g. .*notes.txt"
+    ):
         data.image_folder_dataset(tmp_path)
 
 
@@ -106,7 +111,9 @@ def test_missing_folder_is_named(tmp_path):
 def test_unreadable_file_is_named(tmp_path):
     save(tmp_path / "good.png", gray(0))
     (tmp_path / "broken.png").write_bytes(b"this is not a png")
-    with pytest.raises(ValueError, match=r"Could not read image file .*broken.png.*Expected a valid image file"):
+    with pytest.raises(
+        ValueError, match=r"Could not read image file .*broken.png.*Expected a valid image file"
+    ):
         data.load_image_folder(tmp_path)
 
 
@@ -120,14 +127,19 @@ def test_truncated_file_is_named(tmp_path):
 def test_mixed_channels_without_color_mode_name_an_example_of_each(tmp_path):
     save(tmp_path / "a_gray.png", gray(0))
     save(tmp_path / "b_color.png", rgb((1, 2, 3)))
-    with pytest.raises(ValueError, match=r"mixes grayscale and colour images \(grayscale: .*a_gray.png, colour: .*b_color.png\). Pass color_mode='rgb'"):
+    with pytest.raises(
+        ValueError,
+        match=r"mixes grayscale and colour images \(grayscale: .*a_gray.png, colour: .*b_color.png\). Pass color_mode='rgb'",
+    ):
         data.load_image_folder(tmp_path)
 
 
 def test_mixed_sizes_without_image_size_name_an_example_of_each(tmp_path):
     save(tmp_path / "small.png", gray(0, size=(4, 4)))
     save(tmp_path / "big.png", gray(0, size=(8, 6)))
-    with pytest.raises(ValueError, match=r"2 different sizes .*8x6: .*big.png, 4x4: .*small.png.*image_size="):
+    with pytest.raises(
+        ValueError, match=r"2 different sizes .*8x6: .*big.png, 4x4: .*small.png.*image_size="
+    ):
         data.load_image_folder(tmp_path)
 
 
@@ -138,5 +150,7 @@ def test_labels_need_class_subfolders(tmp_path):
 
 
 def test_unknown_color_mode_lists_the_known_ones(tmp_path):
-    with pytest.raises(ValueError, match=r"one of \['grayscale', 'rgb'\] or None .*color_mode='cmyk'"):
+    with pytest.raises(
+        ValueError, match=r"one of \['grayscale', 'rgb'\] or None .*color_mode='cmyk'"
+    ):
         data.load_image_folder(tmp_path, color_mode="cmyk")

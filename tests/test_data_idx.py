@@ -61,8 +61,9 @@ def test_test_split_reads_t10k_files(tmp_path):
 def test_read_idx_parses_other_value_types(tmp_path):
     values = np.arange(6, dtype=">i4").reshape(2, 3)
     path = tmp_path / "values.idx"
-    path.write_bytes(bytes([0, 0, 0x0C, 2]) + (2).to_bytes(4, "big")
-                     + (3).to_bytes(4, "big") + values.tobytes())
+    path.write_bytes(
+        bytes([0, 0, 0x0C, 2]) + (2).to_bytes(4, "big") + (3).to_bytes(4, "big") + values.tobytes()
+    )
     np.testing.assert_array_equal(data.read_idx(path), np.arange(6).reshape(2, 3))
 
 
@@ -104,7 +105,10 @@ def test_shuffle_is_seeded_and_reshuffles_each_epoch(tmp_path):
 
 def test_drop_remainder_controls_the_last_partial_batch(tmp_path):
     write_idx(tmp_path, np.zeros((10, 4, 4)))
-    sizes = lambda **kw: [len(b) for b in data.idx_dataset(tmp_path, batch_size=4, **kw)]
+
+    def sizes(**kw):
+        return [len(b) for b in data.idx_dataset(tmp_path, batch_size=4, **kw)]
+
     assert sizes() == [4, 4]
     assert sorted(sizes(drop_remainder=False)) == [2, 4, 4]
 
@@ -115,14 +119,18 @@ def test_drop_remainder_controls_the_last_partial_batch(tmp_path):
 def test_bad_magic_number_names_the_file(tmp_path):
     path = tmp_path / "train-images-idx3-ubyte"
     path.write_bytes(b"\x89PNG" + bytes(100))
-    with pytest.raises(data.IDXFormatError, match=r"train-images-idx3-ubyte has magic number 0x89504e47; expected"):
+    with pytest.raises(
+        data.IDXFormatError, match=r"train-images-idx3-ubyte has magic number 0x89504e47; expected"
+    ):
         data.load_idx(tmp_path, with_labels=False)
 
 
 def test_truncated_data_names_the_file_and_sizes(tmp_path):
     path = tmp_path / "train-images-idx3-ubyte"
     path.write_bytes(idx_bytes(np.zeros((5, 4, 4)))[:-10])
-    with pytest.raises(data.IDXFormatError, match=r"train-images-idx3-ubyte is truncated.*80 bytes.*70 bytes"):
+    with pytest.raises(
+        data.IDXFormatError, match=r"train-images-idx3-ubyte is truncated.*80 bytes.*70 bytes"
+    ):
         data.load_idx(tmp_path, with_labels=False)
 
 
@@ -135,13 +143,17 @@ def test_truncated_gzip_names_the_file(tmp_path):
 
 def test_image_and_label_counts_must_match(tmp_path):
     write_idx(tmp_path, np.zeros((5, 4, 4)), np.zeros(4))
-    with pytest.raises(ValueError, match=r"holds 5 images but .*labels-idx1-ubyte.gz holds 4 labels"):
+    with pytest.raises(
+        ValueError, match=r"holds 5 images but .*labels-idx1-ubyte.gz holds 4 labels"
+    ):
         data.load_idx(tmp_path)
 
 
 def test_images_file_must_be_three_dimensional(tmp_path):
     (tmp_path / "train-images-idx3-ubyte").write_bytes(idx_bytes(np.zeros(7)))
-    with pytest.raises(data.IDXFormatError, match=r"shape \(7,\); expected images of shape \[N, H, W\]"):
+    with pytest.raises(
+        data.IDXFormatError, match=r"shape \(7,\); expected images of shape \[N, H, W\]"
+    ):
         data.load_idx(tmp_path, with_labels=False)
 
 

@@ -47,7 +47,9 @@ def test_offline_without_tfds_uses_the_installed_idx_files(tmp_path):
 
 
 def test_nothing_available_names_every_alternative(tmp_path):
-    with pytest.raises(PipelineError, match=r"dataset-fashion-mnist.*--idx_dir.*--image_dir.*--tfds_data_dir"):
+    with pytest.raises(
+        PipelineError, match=r"dataset-fashion-mnist.*--idx_dir.*--image_dir.*--tfds_data_dir"
+    ):
         resolve(tmp_path, prepared=False, online=False, idx=False)
 
 
@@ -76,8 +78,9 @@ def test_network_check_refuses_a_host_that_only_accepts_tcp():
 def test_real_resolution_here_finishes_within_seconds(tmp_path):
     # On this offline machine: not prepared in an empty data_dir, host unreachable.
     start = time.monotonic()
-    overrides, _ = resolve_default_source(PipelineConfig(tfds_data_dir=str(tmp_path)),
-                                          idx_dir=write_idx_files(str(tmp_path / "idx")))
+    overrides, _ = resolve_default_source(
+        PipelineConfig(tfds_data_dir=str(tmp_path)), idx_dir=write_idx_files(str(tmp_path / "idx"))
+    )
     assert time.monotonic() - start < tfds_source.NETWORK_TIMEOUT + 3.0
     if not tfds_source.network_reachable():
         assert "idx_dir" in overrides
@@ -87,11 +90,20 @@ def test_real_resolution_here_finishes_within_seconds(tmp_path):
 def test_explicit_tfds_dataset_offline_fails_within_seconds_naming_alternatives(tmp_path):
     start = time.monotonic()
     result = subprocess.run(
-        [sys.executable, "-m", "pipelines.train", "--dataset=mnist",
-         f"--tfds_data_dir={tmp_path / 'tfds'}", f"--pipeline_root={tmp_path / 'root'}",
-         f"--serving_dir={tmp_path / 'saved'}"],
-        cwd=REPO_ROOT, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"),
-        capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "pipelines.train",
+            "--dataset=mnist",
+            f"--tfds_data_dir={tmp_path / 'tfds'}",
+            f"--pipeline_root={tmp_path / 'root'}",
+            f"--serving_dir={tmp_path / 'saved'}",
+        ],
+        cwd=REPO_ROOT,
+        env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"),
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     elapsed = time.monotonic() - start
     assert result.returncode == 1

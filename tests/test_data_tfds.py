@@ -37,8 +37,7 @@ def mocked_download(monkeypatch):
 @pytest.mark.backend_independent
 def test_mock_mnist_yields_batches_in_minus_one_one(tmp_path, mocked_download):
     with tfds.testing.mock_data(num_examples=16, data_dir=str(tmp_path)):
-        dataset = data.tfds_dataset("mnist", batch_size=8, with_labels=True,
-                                    data_dir=str(tmp_path))
+        dataset = data.tfds_dataset("mnist", batch_size=8, with_labels=True, data_dir=str(tmp_path))
         batches = list(dataset.as_numpy_iterator())
     assert len(batches) == 2
     images, labels = batches[0]
@@ -51,8 +50,9 @@ def test_mock_mnist_yields_batches_in_minus_one_one(tmp_path, mocked_download):
 def test_image_size_resizes_inside_tf_data(tmp_path, mocked_download):
     # Keras' Resizing layer runs in tf.data under every backend.
     with tfds.testing.mock_data(num_examples=4, data_dir=str(tmp_path)):
-        dataset = data.tfds_dataset("mnist", batch_size=4, image_size=(14, 10),
-                                    data_dir=str(tmp_path))
+        dataset = data.tfds_dataset(
+            "mnist", batch_size=4, image_size=(14, 10), data_dir=str(tmp_path)
+        )
         images = next(dataset.as_numpy_iterator())
     assert images.shape == (4, 14, 10, 1) and images.dtype == np.float32
     assert -1.0 <= images.min() and images.max() <= 1.0
@@ -60,8 +60,9 @@ def test_image_size_resizes_inside_tf_data(tmp_path, mocked_download):
 
 @pytest.mark.backend_independent
 def test_prepared_dataset_reads_its_split(dummy_dir):
-    dataset = data.tfds_dataset("dummy_mnist", split="test", batch_size=5,
-                                data_dir=dummy_dir, download=False)
+    dataset = data.tfds_dataset(
+        "dummy_mnist", split="test", batch_size=5, data_dir=dummy_dir, download=False
+    )
     assert [b.shape for b in dataset] == [(5, 28, 28, 1)] * 4
 
 
@@ -77,7 +78,9 @@ def test_load_tfds_returns_uint8_arrays(dummy_dir):
 
 @pytest.mark.backend_independent
 def test_unknown_split_lists_the_splits(dummy_dir):
-    with pytest.raises(ValueError, match=r"Unknown split 'validation' .*it has splits \['train', 'test'\]"):
+    with pytest.raises(
+        ValueError, match=r"Unknown split 'validation' .*it has splits \['train', 'test'\]"
+    ):
         data.tfds_dataset("dummy_mnist", split="validation", data_dir=dummy_dir)
 
 
@@ -89,7 +92,10 @@ def test_unknown_split_inside_a_split_expression(dummy_dir):
 
 @pytest.mark.backend_independent
 def test_unknown_name_suggests_close_matches():
-    with pytest.raises(ValueError, match=r"Unknown TFDS dataset name='fashion_mnsit'. Did you mean one of \['fashion_mnist'"):
+    with pytest.raises(
+        ValueError,
+        match=r"Unknown TFDS dataset name='fashion_mnsit'. Did you mean one of \['fashion_mnist'",
+    ):
         data.tfds_dataset("fashion_mnsit")
 
 
@@ -103,20 +109,25 @@ def test_offline_download_says_so_and_points_to_the_offline_sources(tmp_path, mo
             raise OSError("[Errno -2] Name or service not known")
         except OSError as dns_error:
             raise requests.exceptions.ConnectionError(
-                "HTTPSConnectionPool(host='storage.googleapis.com', port=443): "
-                "Max retries exceeded") from dns_error
+                "HTTPSConnectionPool(host='storage.googleapis.com', port=443): Max retries exceeded"
+            ) from dns_error
 
     monkeypatch.setattr(tfds.core.DatasetBuilder, "download_and_prepare", no_network)
     from gankeras.data import tfds_source
 
     monkeypatch.setattr(tfds_source, "network_reachable", lambda *args, **kwargs: True)
-    with pytest.raises(ConnectionError, match=r"the network is unreachable.*idx_dataset.*FASHION_MNIST_DIR.*image_folder_dataset"):
+    with pytest.raises(
+        ConnectionError,
+        match=r"the network is unreachable.*idx_dataset.*FASHION_MNIST_DIR.*image_folder_dataset",
+    ):
         data.tfds_dataset("mnist", data_dir=str(tmp_path))
 
 
 @pytest.mark.backend_independent
 def test_missing_data_without_download_is_an_error(tmp_path):
-    with pytest.raises(FileNotFoundError, match=r"'mnist' is not prepared in .* and download=False"):
+    with pytest.raises(
+        FileNotFoundError, match=r"'mnist' is not prepared in .* and download=False"
+    ):
         data.tfds_dataset("mnist", data_dir=str(tmp_path), download=False)
 
 

@@ -61,9 +61,7 @@ def replicated_runs():
     if BACKEND == "torch":
         pytest.skip("Keras's torch backend has no data-parallel fit")
     env = dict(os.environ, KERAS_BACKEND=BACKEND, TF_CPP_MIN_LOG_LEVEL="3")
-    env["XLA_FLAGS"] = (
-        env.get("XLA_FLAGS", "") + " --xla_force_host_platform_device_count=2"
-    )
+    env["XLA_FLAGS"] = env.get("XLA_FLAGS", "") + " --xla_force_host_platform_device_count=2"
     env["CUDA_VISIBLE_DEVICES"] = ""
     result = subprocess.run(
         [sys.executable, __file__],
@@ -163,9 +161,7 @@ def _build(replay=False, ema=False, conditional=False, **compile_options):
     h = layers.Dense(8, activation="relu")(layers.Flatten()(images))
     if conditional:
         h = layers.Concatenate()([h, layers.Embedding(3, 2)(labels)])
-    discriminator = keras.Model(
-        [images, labels] if conditional else images, layers.Dense(1)(h)
-    )
+    discriminator = keras.Model([images, labels] if conditional else images, layers.Dense(1)(h))
     replay_buffer = gankeras.ReplayBuffer(capacity=12, fraction=0.5) if replay else None
     gan = gankeras.GAN(
         generator,

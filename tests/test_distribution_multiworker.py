@@ -70,8 +70,12 @@ def cluster(tmp_path_factory):
     )
     states = {
         key: dict(np.load(folder / f"{name}.npz"))
-        for key, name in (("initial", "initial"), ("single", "single"),
-                          (0, "worker0"), (1, "worker1"))
+        for key, name in (
+            ("initial", "initial"),
+            ("single", "single"),
+            (0, "worker0"),
+            (1, "worker1"),
+        )
     }
     states["info"] = [json.loads((folder / f"worker{i}.json").read_text()) for i in range(2)]
     for i, info in enumerate(states["info"]):
@@ -87,8 +91,7 @@ def _largest_difference(state_a, state_b, prefix):
     names = sorted(n for n in state_a if n.startswith(prefix))
     assert names and names == sorted(n for n in state_b if n.startswith(prefix))
     return max(
-        float(np.max(np.abs(state_a[n].astype("float64") - state_b[n]), initial=0.0))
-        for n in names
+        float(np.max(np.abs(state_a[n].astype("float64") - state_b[n]), initial=0.0)) for n in names
     )
 
 
@@ -176,8 +179,11 @@ def test_jax_multi_worker_without_a_cluster_names_the_variables():
 def test_jax_multi_worker_after_a_computation_says_to_create_it_first(monkeypatch):
     from gankeras.distribute import get_strategy
 
-    for name in ("KERAS_DISTRIBUTION_JOB_ADDRESSES", "KERAS_DISTRIBUTION_NUM_PROCESSES",
-                 "KERAS_DISTRIBUTION_PROCESS_ID"):
+    for name in (
+        "KERAS_DISTRIBUTION_JOB_ADDRESSES",
+        "KERAS_DISTRIBUTION_NUM_PROCESSES",
+        "KERAS_DISTRIBUTION_PROCESS_ID",
+    ):
         monkeypatch.delenv(name, raising=False)
     keras.ops.convert_to_numpy(keras.ops.ones((1,)) + 1)  # JAX has run something
     with pytest.raises(ValueError, match="must be created before JAX runs anything"):

@@ -43,11 +43,14 @@ def classifier_dir(tmp_path_factory):
     return tmp_path_factory.mktemp("classifiers")
 
 
-def _run_cli(model_path, tmp_path, history, classifier_dir, idx_dir=FASHION_MNIST_DIR, extra=(),
-             expect_rc=0):
+def _run_cli(
+    model_path, tmp_path, history, classifier_dir, idx_dir=FASHION_MNIST_DIR, extra=(), expect_rc=0
+):
     output_dir = tmp_path / "report"
     command = [
-        sys.executable, "-m", "pipelines.evaluate",
+        sys.executable,
+        "-m",
+        "pipelines.evaluate",
         f"--model={model_path}",
         f"--output_dir={output_dir}",
         f"--idx_dir={idx_dir}",
@@ -60,8 +63,12 @@ def _run_cli(model_path, tmp_path, history, classifier_dir, idx_dir=FASHION_MNIS
         f"--history={history}",
         *extra,
     ]
-    env = dict(os.environ, KERAS_BACKEND=keras.backend.backend(), TF_CPP_MIN_LOG_LEVEL="3",
-               OMP_NUM_THREADS="1")
+    env = dict(
+        os.environ,
+        KERAS_BACKEND=keras.backend.backend(),
+        TF_CPP_MIN_LOG_LEVEL="3",
+        OMP_NUM_THREADS="1",
+    )
     result = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
     assert result.returncode == expect_rc, result.stderr[-3000:]
     return output_dir if expect_rc == 0 else result
@@ -73,8 +80,16 @@ def _assert_report(output_dir):
         report = json.load(f)
     metrics = report["metrics"]
     assert metrics["num_samples"] == 300
-    for name in ("frechet_distance", "kernel_distance", "classifier_score", "precision",
-                 "recall", "class_kl", "parzen_log_likelihood", "memorization_ratio"):
+    for name in (
+        "frechet_distance",
+        "kernel_distance",
+        "classifier_score",
+        "precision",
+        "recall",
+        "class_kl",
+        "parzen_log_likelihood",
+        "memorization_ratio",
+    ):
         assert np.isfinite(metrics[name]), name
     assert len(report["generated_class_histogram"]) == 10
     for name in PNGS:
@@ -98,16 +113,35 @@ def test_cli_evaluates_an_exported_saved_model(tmp_path, classifier_dir):
 
     exported = export_generator(_tiny_generator(), str(tmp_path / "serving"), "tiny")
     history = tmp_path / "history.json"
-    history.write_text(json.dumps({"d_loss": [1.2, 1.1], "g_loss": [0.8, 0.9],
-                                   "d_real": [0.6, 0.59], "d_fake": [0.4, 0.41]}))
+    history.write_text(
+        json.dumps(
+            {
+                "d_loss": [1.2, 1.1],
+                "g_loss": [0.8, 0.9],
+                "d_real": [0.6, 0.59],
+                "d_fake": [0.4, 0.41],
+            }
+        )
+    )
     _assert_report(_run_cli(exported.path, tmp_path, history, classifier_dir))
 
 
 def test_cli_reports_a_missing_model_as_an_error_line(tmp_path):
-    command = [sys.executable, "-m", "pipelines.evaluate", f"--model={tmp_path / 'nope.keras'}",
-               f"--output_dir={tmp_path / 'out'}"]
-    result = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=120,
-                            env=dict(os.environ, KERAS_BACKEND=keras.backend.backend()))
+    command = [
+        sys.executable,
+        "-m",
+        "pipelines.evaluate",
+        f"--model={tmp_path / 'nope.keras'}",
+        f"--output_dir={tmp_path / 'out'}",
+    ]
+    result = subprocess.run(
+        command,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=dict(os.environ, KERAS_BACKEND=keras.backend.backend()),
+    )
     assert result.returncode == 1
     assert "error: --model" in result.stderr and "does not exist" in result.stderr
 
@@ -131,19 +165,36 @@ def test_cli_evaluates_unlabelled_data_in_label_free_features(tmp_path, classifi
     history = tmp_path / "log.csv"
     _write_csv_log(history)
     idx_dir = _unlabelled_idx_dir(str(tmp_path / "unlabelled"))
-    output_dir = _run_cli(model_path, tmp_path, history, classifier_dir, idx_dir=idx_dir,
-                          extra=["--encoder_steps=5", "--reference_count=300"])
+    output_dir = _run_cli(
+        model_path,
+        tmp_path,
+        history,
+        classifier_dir,
+        idx_dir=idx_dir,
+        extra=["--encoder_steps=5", "--reference_count=300"],
+    )
     expected = sorted(["metrics.json"] + [name for name in PNGS if name != "class_histogram.png"])
     assert sorted(os.listdir(output_dir)) == expected
     with open(output_dir / "metrics.json") as f:
         report = json.load(f)
     metrics, protocol = report["metrics"], report["protocol"]
-    for name in ("frechet_distance", "kernel_distance", "precision", "recall", "density", "coverage",
-                 "memorization_ratio"):
+    for name in (
+        "frechet_distance",
+        "kernel_distance",
+        "precision",
+        "recall",
+        "density",
+        "coverage",
+        "memorization_ratio",
+    ):
         assert np.isfinite(metrics[name]), name
     assert "classifier_score" not in metrics and "generated_class_histogram" not in report
     assert protocol["extractor"] == "simclr_encoder" and protocol["extractor_config"]["steps"] == 5
-    assert (protocol["num_real"], protocol["num_generated"], protocol["reference_split"]) == (300, 300, "train")
+    assert (protocol["num_real"], protocol["num_generated"], protocol["reference_split"]) == (
+        300,
+        300,
+        "train",
+    )
     assert any(protocol["extractor_fingerprint"] in name for name in os.listdir(classifier_dir))
 
 
@@ -153,7 +204,14 @@ def test_cli_refuses_the_classifier_on_unlabelled_data_with_an_error_line(tmp_pa
     history = tmp_path / "log.csv"
     _write_csv_log(history)
     idx_dir = _unlabelled_idx_dir(str(tmp_path / "unlabelled"), train_count=50, test_count=20)
-    result = _run_cli(model_path, tmp_path, history, classifier_dir, idx_dir=idx_dir,
-                      extra=["--features=classifier"], expect_rc=1)
+    result = _run_cli(
+        model_path,
+        tmp_path,
+        history,
+        classifier_dir,
+        idx_dir=idx_dir,
+        extra=["--features=classifier"],
+        expect_rc=1,
+    )
     assert "error: --features=classifier needs class labels" in result.stderr
     assert "Traceback" not in result.stderr

@@ -8,8 +8,7 @@ import keras
 import numpy as np
 import pytest
 
-from gankeras.evaluation import contrastive
-from gankeras.evaluation import evaluate_samples
+from gankeras.evaluation import contrastive, evaluate_samples
 from gankeras.evaluation.contrastive import ContrastiveAugmentation
 
 RNG = np.random.default_rng(0)
@@ -44,8 +43,9 @@ def test_augmentation_makes_new_views_in_range_and_is_the_identity_at_inference(
 
 def test_augmentation_without_jitter_and_crop_is_the_identity_when_training():
     images = _images(4, (28, 28, 1))
-    layer = ContrastiveAugmentation(min_scale=1.0, max_translation=0.0, flip=False,
-                                    brightness=0.0, contrast=0.0, seed=0)
+    layer = ContrastiveAugmentation(
+        min_scale=1.0, max_translation=0.0, flip=False, brightness=0.0, contrast=0.0, seed=0
+    )
     out = keras.ops.convert_to_numpy(layer(images, training=True))
     np.testing.assert_allclose(out, images, atol=1e-5)
 
@@ -74,13 +74,17 @@ def test_nt_xent_matches_a_direct_implementation():
     assert aligned.max() < 1e-3
 
 
-@pytest.mark.parametrize("shape", [(28, 28, 1), (32, 32, 1), (32, 32, 3), (64, 64, 3), (128, 128, 3)])
+@pytest.mark.parametrize(
+    "shape", [(28, 28, 1), (32, 32, 1), (32, 32, 3), (64, 64, 3), (128, 128, 3)]
+)
 def test_encoder_builds_and_extracts_features_for_every_documented_size(shape):
     model = contrastive.build_contrastive_encoder(shape)
     encoder = contrastive.ContrastiveEncoder(model)
     features = encoder.features(_images(3, shape))
     assert features.shape == (3, 128) and np.all(np.isfinite(features))
-    spatial = [layer.output.shape[1] for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
+    spatial = [
+        layer.output.shape[1] for layer in model.layers if isinstance(layer, keras.layers.Conv2D)
+    ]
     assert spatial[-1] <= 4 < spatial[-2]
 
 
@@ -139,13 +143,17 @@ def test_cache_hit_loads_without_training_and_a_changed_dataset_misses(
 
     def train(images, **kwargs):  # counts misses; no need to really train again
         calls.append(kwargs)
-        return contrastive.ContrastiveEncoder(contrastive.build_contrastive_encoder(images.shape[1:]))
+        return contrastive.ContrastiveEncoder(
+            contrastive.build_contrastive_encoder(images.shape[1:])
+        )
 
     monkeypatch.setattr(contrastive, "train_contrastive_encoder", train)
     again = contrastive.load_or_train_contrastive_encoder(cache_dir, rgb_images, **SETUP)
     assert calls == [] and again.fingerprint == encoder.fingerprint
     assert again.loss_history == encoder.loss_history
-    np.testing.assert_allclose(again.features(rgb_images[:4]), encoder.features(rgb_images[:4]), atol=1e-5)
+    np.testing.assert_allclose(
+        again.features(rgb_images[:4]), encoder.features(rgb_images[:4]), atol=1e-5
+    )
 
     changed = rgb_images.copy()
     changed[0] = -changed[0]
@@ -156,7 +164,9 @@ def test_cache_hit_loads_without_training_and_a_changed_dataset_misses(
 
 def test_unknown_encoder_setting_is_refused(tmp_path):
     with pytest.raises(ValueError, match=r"Unknown contrastive encoder settings \['epochs'\]"):
-        contrastive.load_or_train_contrastive_encoder(str(tmp_path), _images(8, (28, 28, 1)), epochs=3)
+        contrastive.load_or_train_contrastive_encoder(
+            str(tmp_path), _images(8, (28, 28, 1)), epochs=3
+        )
     assert os.listdir(tmp_path) == []
 
 
@@ -165,10 +175,21 @@ def test_rgb_metrics_in_label_free_features(encoder):
     metric, the protocol naming the encoder and its fingerprint."""
     real = _images(300, (32, 32, 3), seed=1)
     report = evaluate_samples(
-        _images(140, (32, 32, 3), seed=2), real[:150], real[150:], encoder,
-        memorization_count=50, parzen_count=50,
+        _images(140, (32, 32, 3), seed=2),
+        real[:150],
+        real[150:],
+        encoder,
+        memorization_count=50,
+        parzen_count=50,
     )
-    for name in ("frechet_distance", "kernel_distance", "precision", "recall", "density", "coverage"):
+    for name in (
+        "frechet_distance",
+        "kernel_distance",
+        "precision",
+        "recall",
+        "density",
+        "coverage",
+    ):
         assert np.isfinite(report.metrics[name]), name
     assert report.generated_histogram is None
     protocol = report.protocol
@@ -176,4 +197,8 @@ def test_rgb_metrics_in_label_free_features(encoder):
     assert protocol["extractor_fingerprint"] == encoder.fingerprint
     assert protocol["extractor_config"]["steps"] == 20
     assert protocol["resize"] is None and protocol["image_shape"] == [32, 32, 3]
-    assert (protocol["num_real"], protocol["num_generated"], protocol["reference_split"]) == (150, 140, "train")
+    assert (protocol["num_real"], protocol["num_generated"], protocol["reference_split"]) == (
+        150,
+        140,
+        "train",
+    )

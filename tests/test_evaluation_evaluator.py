@@ -14,8 +14,7 @@ import pytest
 
 from gankeras.evaluation import contrastive
 from pipelines.components import evaluator, example_gen
-from pipelines.framework import Artifact
-from pipelines.framework import PipelineError
+from pipelines.framework import Artifact, PipelineError
 
 SHAPE = (32, 32, 3)
 
@@ -23,7 +22,9 @@ SHAPE = (32, 32, 3)
 def _artifact(root, producer, name):
     uri = os.path.join(root, producer, name, "1")
     os.makedirs(uri)
-    return Artifact(producer=producer, name=name, uri=uri, fingerprint=f"{producer}-{name}", run_id="1")
+    return Artifact(
+        producer=producer, name=name, uri=uri, fingerprint=f"{producer}-{name}", run_id="1"
+    )
 
 
 def _examples(root, labelled, count=240, test_count=60):
@@ -34,8 +35,12 @@ def _examples(root, labelled, count=240, test_count=60):
     artifact = _artifact(root, "ExampleGen", "examples")
     labels = rng.integers(0, 3, count + test_count).astype(np.int32) if labelled else None
     example_gen.write_examples(
-        artifact.uri, images[:count], None if labels is None else labels[:count],
-        images[count:], None if labels is None else labels[count:], source="test blobs",
+        artifact.uri,
+        images[:count],
+        None if labels is None else labels[:count],
+        images[count:],
+        None if labels is None else labels[count:],
+        source="test blobs",
     )
     return artifact
 
@@ -54,8 +59,14 @@ def _run(tmp_path, labelled, metric="frechet_distance", **extra):
     root = str(tmp_path)
     inputs = {"examples": _examples(root, labelled), "model": _model(root)}
     outputs = {name: _artifact(root, "Evaluator", name) for name in ("evaluation", "blessing")}
-    parameters = dict(metric=metric, threshold=1e9, num_samples=160,
-                      cache_dir=os.path.join(root, "cache"), baseline=None, **extra)
+    parameters = dict(
+        metric=metric,
+        threshold=1e9,
+        num_samples=160,
+        cache_dir=os.path.join(root, "cache"),
+        baseline=None,
+        **extra,
+    )
     result = evaluator.run_evaluator(inputs, outputs, parameters)
     with open(outputs["evaluation"].path("metrics.json")) as f:
         return result, json.load(f), outputs, parameters["cache_dir"]
@@ -71,14 +82,24 @@ def test_unlabelled_rgb_data_is_scored_in_label_free_features_and_blessed(tmp_pa
     result, record, outputs, cache_dir = _run(tmp_path, labelled=False, encoder_steps=3)
     assert result["blessed"] and os.path.exists(outputs["blessing"].path("BLESSED"))
     metrics, protocol = record["metrics"], record["protocol"]
-    for name in ("frechet_distance", "kernel_distance", "precision", "recall", "density", "coverage"):
+    for name in (
+        "frechet_distance",
+        "kernel_distance",
+        "precision",
+        "recall",
+        "density",
+        "coverage",
+    ):
         assert np.isfinite(metrics[name]), name
     assert "classifier_score" not in metrics and "classes_covered" not in metrics
     assert protocol["extractor"] == "simclr_encoder" and protocol["extractor_config"]["steps"] == 3
     assert (protocol["num_real"], protocol["num_generated"]) == (160, 160)
     assert protocol["reference_split"] == "train" and protocol["image_shape"] == list(SHAPE)
     cached = sorted(os.listdir(cache_dir))
-    assert cached == [f"contrastive_encoder-{protocol['extractor_fingerprint']}.{ext}" for ext in ("json", "keras")]
+    assert cached == [
+        f"contrastive_encoder-{protocol['extractor_fingerprint']}.{ext}"
+        for ext in ("json", "keras")
+    ]
 
 
 def test_labelled_data_keeps_the_domain_classifier_and_its_class_metrics(tmp_path):

@@ -9,11 +9,9 @@ import keras
 import numpy as np
 import pytest
 
-from gankeras.evaluation import InceptionExtractor
-from gankeras.evaluation import evaluate_samples
+from gankeras.evaluation import InceptionExtractor, evaluate_samples
 from gankeras.evaluation import inception as inception_lib
-from gankeras.evaluation.contrastive import ContrastiveEncoder
-from gankeras.evaluation.contrastive import build_contrastive_encoder
+from gankeras.evaluation.contrastive import ContrastiveEncoder, build_contrastive_encoder
 
 
 @pytest.fixture(scope="module")
@@ -65,22 +63,41 @@ def test_protocol_metrics_on_a_few_images_of_another_size(extractor):
     features, logits = extractor.features_and_logits(samples[:3])
     assert features.shape == (3, 2048) and logits.shape == (3, 1000)
     # The main extractor: an untrained 8-d encoder (FD needs > 8 images).
-    encoder = ContrastiveEncoder(build_contrastive_encoder((32, 32, 3), width=2), fingerprint="untrained")
+    encoder = ContrastiveEncoder(
+        build_contrastive_encoder((32, 32, 3), width=2), fingerprint="untrained"
+    )
     report = evaluate_samples(
-        samples, real, _images(8, (32, 32, 3), seed=3), encoder, inception=extractor,
-        memorization_count=4, parzen_count=4,
+        samples,
+        real,
+        _images(8, (32, 32, 3), seed=3),
+        encoder,
+        inception=extractor,
+        memorization_count=4,
+        parzen_count=4,
     )
     metrics, protocol = report.metrics, report.protocol["inception"]
     assert np.isfinite(metrics["frechet_distance"])  # the encoder's
-    for name in ("inception_kernel_distance", "inception_precision", "inception_recall",
-                 "inception_density", "inception_coverage"):
+    for name in (
+        "inception_kernel_distance",
+        "inception_precision",
+        "inception_recall",
+        "inception_density",
+        "inception_coverage",
+    ):
         assert np.isfinite(metrics[name]), name
     assert 1.0 <= metrics["inception_score"] <= 12.0 and metrics["real_inception_score"] >= 1.0
     assert metrics["inception_frechet_distance"] is None
-    assert "needs more than 2048 images per set (have 12 real, 12 generated)" in protocol["frechet_distance"]
+    assert (
+        "needs more than 2048 images per set (have 12 real, 12 generated)"
+        in protocol["frechet_distance"]
+    )
     assert protocol["extractor"] == "inception_v3" and protocol["feature_dim"] == 2048
     assert protocol["extractor_fingerprint"] == extractor.fingerprint
-    assert protocol["resize"] == {"size": [299, 299], "interpolation": "bilinear", "antialias": False}
+    assert protocol["resize"] == {
+        "size": [299, 299],
+        "interpolation": "bilinear",
+        "antialias": False,
+    }
     assert (protocol["num_real"], protocol["num_generated"]) == (12, 12)
 
 

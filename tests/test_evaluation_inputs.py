@@ -4,13 +4,15 @@ silent NaN; small numpy-only checks of the pixel-space metrics."""
 import numpy as np
 import pytest
 
-from gankeras.evaluation import checks
-from gankeras.evaluation import classifier_score
-from gankeras.evaluation import frechet_distance
-from gankeras.evaluation import kernel_distance
-from gankeras.evaluation import memorization
-from gankeras.evaluation import parzen_log_likelihood
-from gankeras.evaluation import precision_recall
+from gankeras.evaluation import (
+    checks,
+    classifier_score,
+    frechet_distance,
+    kernel_distance,
+    memorization,
+    parzen_log_likelihood,
+    precision_recall,
+)
 
 pytestmark = pytest.mark.backend_independent
 
@@ -88,7 +90,9 @@ def test_precision_recall_separate_quality_from_diversity():
     far = RNG.normal(size=(1000, 2)) + 20.0
     same = precision_recall(real, RNG.normal(size=(1000, 2)))
     assert same["precision"] > 0.8 and same["recall"] > 0.8
-    assert precision_recall(real, collapsed) == pytest.approx({"precision": 1.0, "recall": 0.0}, abs=0.01)
+    assert precision_recall(real, collapsed) == pytest.approx(
+        {"precision": 1.0, "recall": 0.0}, abs=0.01
+    )
     assert precision_recall(real, far) == {"precision": 0.0, "recall": 0.0}
 
 

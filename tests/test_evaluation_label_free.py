@@ -16,12 +16,9 @@ import numpy as np
 import pytest
 from scipy.ndimage import gaussian_filter
 
-from gankeras.data import FASHION_MNIST_DIR
-from gankeras.data import load_idx
-from gankeras.evaluation import evaluate_samples
-from gankeras.evaluation import load_or_train_contrastive_encoder
-from gankeras.evaluation.report import CLASS_METRICS
-from gankeras.evaluation.report import DISTANCE_METRICS
+from gankeras.data import FASHION_MNIST_DIR, load_idx
+from gankeras.evaluation import evaluate_samples, load_or_train_contrastive_encoder
+from gankeras.evaluation.report import CLASS_METRICS, DISTANCE_METRICS
 
 pytestmark = pytest.mark.skipif(
     not os.path.isdir(FASHION_MNIST_DIR), reason="Fashion-MNIST IDX files not installed"
@@ -53,8 +50,9 @@ def data():
         # Half the classes never appear (labels used to build the set only).
         "mode_dropped": rest_x[rest_y < 5][:NUM_SAMPLES],
         "collapsed": np.clip(
-            np.repeat(held_out[:1], NUM_SAMPLES, axis=0)
-            + 0.02 * rng.normal(size=held_out.shape), -1, 1
+            np.repeat(held_out[:1], NUM_SAMPLES, axis=0) + 0.02 * rng.normal(size=held_out.shape),
+            -1,
+            1,
         ).astype(np.float32),
         "noise": rng.uniform(-1, 1, held_out.shape).astype(np.float32),
     }
@@ -71,8 +69,13 @@ def encoder(data, tmp_path_factory):
 def reports(data, encoder):
     return {
         name: evaluate_samples(
-            samples, data["train"][:NUM_REFERENCE], data["test"], encoder,
-            memorization_train=data["train"], memorization_count=200, parzen_count=300,
+            samples,
+            data["train"][:NUM_REFERENCE],
+            data["test"],
+            encoder,
+            memorization_train=data["train"],
+            memorization_count=200,
+            parzen_count=300,
         ).metrics
         for name, samples in data["generators"].items()
     }

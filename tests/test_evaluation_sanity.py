@@ -9,11 +9,12 @@ import keras
 import numpy as np
 import pytest
 
-from gankeras.data import FASHION_MNIST_DIR
-from gankeras.data import load_idx
-from gankeras.evaluation import evaluate_generator
-from gankeras.evaluation import evaluate_samples
-from gankeras.evaluation import load_or_train_domain_classifier
+from gankeras.data import FASHION_MNIST_DIR, load_idx
+from gankeras.evaluation import (
+    evaluate_generator,
+    evaluate_samples,
+    load_or_train_domain_classifier,
+)
 
 pytestmark = pytest.mark.skipif(
     not os.path.isdir(FASHION_MNIST_DIR), reason="Fashion-MNIST IDX files not installed"
@@ -65,7 +66,12 @@ def reports(data, classifier):
     }
     return {
         name: evaluate_samples(
-            samples, data["train_x"], data["test_x"], classifier, memorization_count=200, parzen_count=300
+            samples,
+            data["train_x"],
+            data["test_x"],
+            classifier,
+            memorization_count=200,
+            parzen_count=300,
         ).metrics
         for name, samples in generators.items()
     }
@@ -125,8 +131,13 @@ def test_evaluate_generator_draws_one_image_per_seed(data, classifier):
         return data["held_out"][seeds % len(data["held_out"])]
 
     metrics = evaluate_generator(
-        generate_fn, data["train_x"], data["test_x"], classifier, num_samples=300,
-        memorization_count=50, parzen_count=100,
+        generate_fn,
+        data["train_x"],
+        data["test_x"],
+        classifier,
+        num_samples=300,
+        memorization_count=50,
+        parzen_count=100,
     )
     assert metrics["num_samples"] == 300
     assert all(np.isfinite(v) for v in metrics.values() if v is not None)
@@ -134,4 +145,6 @@ def test_evaluate_generator_draws_one_image_per_seed(data, classifier):
 
 def test_samples_of_another_shape_are_rejected_before_any_metric(data, classifier):
     with pytest.raises(ValueError, match=r"shape \(28, 28, 3\).*the channels differ"):
-        evaluate_samples(np.zeros((300, 28, 28, 3), np.float32), data["train_x"], data["test_x"], classifier)
+        evaluate_samples(
+            np.zeros((300, 28, 28, 3), np.float32), data["train_x"], data["test_x"], classifier
+        )

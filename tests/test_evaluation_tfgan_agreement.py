@@ -6,9 +6,7 @@ import pytest
 import tensorflow as tf
 
 from gankeras.compat import tfgan
-from gankeras.evaluation import classifier_score
-from gankeras.evaluation import frechet_distance
-from gankeras.evaluation import kernel_distance
+from gankeras.evaluation import classifier_score, frechet_distance, kernel_distance
 
 pytestmark = pytest.mark.backend_independent
 

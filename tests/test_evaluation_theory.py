@@ -8,8 +8,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from gankeras.evaluation import probes
-from gankeras.evaluation import theory
+from gankeras.evaluation import probes, theory
 
 # Data: a two-component mixture; fixed generator: N(0, 1). D* is not a
 # sigmoid of a linear function and the optimal critic is not monotone.

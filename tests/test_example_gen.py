@@ -128,10 +128,19 @@ def test_transparency_is_composited_onto_the_background(tmp_path):
     rgba[:, 16:, 3] = 255  # left half transparent, right half opaque green
     for i in range(10):
         save(tmp_path / "in" / f"{i}.png", Image.fromarray(rgba, "RGBA"))
-    for background, expected in (("white", [255, 255, 255]), ("#000000", [0, 0, 0]),
-                                 ("#ff0000", [255, 0, 0])):
-        examples, _ = run(tmp_path, tmp_path / "in", out=background.strip("#"),
-                          image_size=32, background=background, workers=0)
+    for background, expected in (
+        ("white", [255, 255, 255]),
+        ("#000000", [0, 0, 0]),
+        ("#ff0000", [255, 0, 0]),
+    ):
+        examples, _ = run(
+            tmp_path,
+            tmp_path / "in",
+            out=background.strip("#"),
+            image_size=32,
+            background=background,
+            workers=0,
+        )
         images, _, _ = example_gen.load_examples(examples)
         np.testing.assert_array_equal(images[0, 5, 2], expected)
         np.testing.assert_array_equal(images[0, 5, 30], [0, 255, 0])
@@ -147,8 +156,7 @@ def test_grayscale_folder_gets_one_channel_and_a_colour_file_makes_three(tmp_pat
     images, _, stats = example_gen.load_examples(examples)
     assert stats["image_shape"] == [32, 32, 3]
     np.testing.assert_array_equal(images[1, 0, 0], [10, 10, 10])  # gray broadcast to RGB
-    examples, _ = run(tmp_path, tmp_path / "gray", out="one", image_size=32, channels=1,
-                      workers=0)
+    examples, _ = run(tmp_path, tmp_path / "gray", out="one", image_size=32, channels=1, workers=0)
     assert example_gen.read_stats(examples)["image_shape"] == [32, 32, 1]
 
 
@@ -165,8 +173,10 @@ def test_every_tenth_image_is_held_out_deterministically(tmp_path):
 
 def test_worker_processes_write_the_same_shards_as_one_process(tmp_path):
     for i in range(300):
-        save(tmp_path / "in" / f"{i // 100}" / f"{i:03d}.png",
-             Image.new("RGB", (36, 34), (i % 256, (3 * i) % 256, 7)))
+        save(
+            tmp_path / "in" / f"{i // 100}" / f"{i:03d}.png",
+            Image.new("RGB", (36, 34), (i % 256, (3 * i) % 256, 7)),
+        )
     one, _ = run(tmp_path, tmp_path / "in", out="one", image_size=32, workers=0)
     two, _ = run(tmp_path, tmp_path / "in", out="two", image_size=32, workers=2)
     a, _, _ = example_gen.load_examples(one)
@@ -179,8 +189,9 @@ def test_labels_from_folders_and_the_training_examples_reader(tmp_path):
     for c, name in enumerate(["cat", "dog"]):
         for i in range(10):
             save(tmp_path / "in" / name / f"{i}.png", Image.new("L", (32, 32), 100 * c + i))
-    examples, result = run(tmp_path, tmp_path / "in", image_size=32, labels_from_folders=True,
-                           workers=0)
+    examples, result = run(
+        tmp_path, tmp_path / "in", image_size=32, labels_from_folders=True, workers=0
+    )
     stats = example_gen.read_stats(examples)
     assert stats["class_names"] == ["cat", "dog"] and stats["num_classes"] == 2
     dataset, count = example_gen.training_examples(examples, with_labels=True)
@@ -214,8 +225,9 @@ def test_num_examples_keeps_the_first_usable_training_images(tmp_path):
 def test_too_small_images_are_skipped_without_upscaling(tmp_path):
     for i in range(12):
         save(tmp_path / "in" / f"{i:02d}.png", Image.new("L", (32 if i else 16, 32), i))
-    examples, _ = run(tmp_path, tmp_path / "in", image_size=32, upscale_small_images=False,
-                      workers=0)
+    examples, _ = run(
+        tmp_path, tmp_path / "in", image_size=32, upscale_small_images=False, workers=0
+    )
     (skipped,) = json.load(open(examples.path("skipped.json")))
     assert skipped["file"].endswith("00.png") and "16x32 is smaller than" in skipped["reason"]
 
@@ -224,7 +236,9 @@ def test_strict_images_refuses_the_first_unusable_file_by_name(tmp_path):
     for i in range(12):
         save(tmp_path / "in" / f"{i:02d}.png", Image.new("L", (32, 32), i))
     (tmp_path / "in" / "05b.png").write_bytes(b"")
-    with pytest.raises(PipelineError, match=r"Unusable image .*05b.png: empty file.*--strict_images"):
+    with pytest.raises(
+        PipelineError, match=r"Unusable image .*05b.png: empty file.*--strict_images"
+    ):
         run(tmp_path, tmp_path / "in", image_size=32, strict_images=True, workers=0)
 
 
@@ -249,10 +263,13 @@ def test_rerun_into_an_interrupted_output_replaces_its_shards(tmp_path):
     with open(examples.path("train-00007.tfrecord"), "wb") as f:
         f.write(b"left by a killed run")
     component = example_gen.make_example_gen(image_dir=str(tmp_path / "in"), image_size=32)
-    example_gen.run_example_gen({}, {"examples": examples},
-                                dict(component.parameters, workers=0))
+    example_gen.run_example_gen({}, {"examples": examples}, dict(component.parameters, workers=0))
     assert sorted(os.listdir(examples.uri)) == [
-        "skipped.json", "stats.json", "test-00000.tfrecord", "train-00000.tfrecord"]
+        "skipped.json",
+        "stats.json",
+        "test-00000.tfrecord",
+        "train-00000.tfrecord",
+    ]
 
 
 def test_cache_key_changes_when_a_file_is_replaced(tmp_path):

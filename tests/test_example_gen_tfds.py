@@ -19,10 +19,14 @@ class GankerasVariableSizeImages(tfds.core.GeneratorBasedBuilder):
     VERSION = tfds.core.Version("1.0.0")
 
     def _info(self):
-        return self.dataset_info_from_configs(features=tfds.features.FeaturesDict({
-            "picture": tfds.features.Image(shape=(None, None, 3)),
-            "name": tfds.features.Text(),
-        }))
+        return self.dataset_info_from_configs(
+            features=tfds.features.FeaturesDict(
+                {
+                    "picture": tfds.features.Image(shape=(None, None, 3)),
+                    "name": tfds.features.Text(),
+                }
+            )
+        )
 
     def _split_generators(self, dl_manager):
         return {"train": self._generate_examples()}
@@ -39,7 +43,8 @@ class GankerasTextOnly(tfds.core.GeneratorBasedBuilder):
 
     def _info(self):
         return self.dataset_info_from_configs(
-            features=tfds.features.FeaturesDict({"text": tfds.features.Text()}))
+            features=tfds.features.FeaturesDict({"text": tfds.features.Text()})
+        )
 
     def _split_generators(self, dl_manager):
         return {"train": self._generate_examples()}
@@ -90,7 +95,9 @@ def test_labels_and_test_split_are_found(tmp_path, data_dir):
 
 
 def test_dataset_without_an_image_feature_names_its_features(tmp_path, data_dir):
-    with pytest.raises(PipelineError, match=r"gankeras_text_only.*no image feature.*'text': 'Text'"):
+    with pytest.raises(
+        PipelineError, match=r"gankeras_text_only.*no image feature.*'text': 'Text'"
+    ):
         run(tmp_path, "gankeras_text_only", data_dir)
 
 

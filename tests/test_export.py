@@ -34,9 +34,7 @@ def tiny_generator(conditional=False):
     if conditional:
         labels = keras.Input((), dtype="int32", name="labels")
         inputs = [z, labels]
-        h = layers.Concatenate()(
-            [z, layers.Flatten()(layers.Embedding(NUM_CLASSES, 4)(labels))]
-        )
+        h = layers.Concatenate()([z, layers.Flatten()(layers.Embedding(NUM_CLASSES, 4)(labels))])
     h = layers.Dense(7 * 7 * 4, activation="relu")(h)
     h = layers.Reshape((7, 7, 4))(h)
     images = layers.Conv2DTranspose(1, 4, strides=4, padding="same", activation="tanh")(h)
@@ -139,9 +137,9 @@ def test_truncated_seed_signature_serves_psi_times_the_latent(unconditional):
     signatures = load_signatures(exported.path)
     seeds = np.array([3, 4, 5], dtype=np.int64)
     served = {
-        psi: signatures["generate_from_seeds_truncated"](
-            seeds=seeds, truncation=np.float32(psi)
-        )["images"].numpy()
+        psi: signatures["generate_from_seeds_truncated"](seeds=seeds, truncation=np.float32(psi))[
+            "images"
+        ].numpy()
         for psi in (1.0, 0.5, 0.0)
     }
     plain = signatures["generate_from_seeds"](seeds=seeds)["images"].numpy()
@@ -184,9 +182,7 @@ def test_warmup_file_holds_requests_for_both_signatures(conditional):
     )
 
 
-def test_next_export_gets_the_next_version_and_existing_one_is_refused(
-    unconditional, tmp_path
-):
+def test_next_export_gets_the_next_version_and_existing_one_is_refused(unconditional, tmp_path):
     gan, first = unconditional
     model_dir = tmp_path / "mnist_gan"
     shutil.copytree(first.path, model_dir / "1")  # a real version 1 already served
@@ -250,7 +246,10 @@ def test_saved_model_cli_shows_and_runs_the_signatures(unconditional, tmp_path):
     gan, exported = unconditional
     show = subprocess.run(
         ["saved_model_cli", "show", "--all", "--dir", exported.path],
-        capture_output=True, text=True, env=CLIENT_ENV, check=True,
+        capture_output=True,
+        text=True,
+        env=CLIENT_ENV,
+        check=True,
     ).stdout
     assert "signature_def['serving_default']" in show
     assert "signature_def['generate_from_seeds']" in show
@@ -258,10 +257,24 @@ def test_saved_model_cli_shows_and_runs_the_signatures(unconditional, tmp_path):
     seeds_file = tmp_path / "seeds.npy"
     np.save(seeds_file, np.array([11, 12], dtype=np.int64))
     subprocess.run(
-        ["saved_model_cli", "run", "--dir", exported.path, "--tag_set", "serve",
-         "--signature_def", "generate_from_seeds",
-         "--inputs", f"seeds={seeds_file}", "--outdir", str(tmp_path / "out")],
-        capture_output=True, text=True, env=CLIENT_ENV, check=True,
+        [
+            "saved_model_cli",
+            "run",
+            "--dir",
+            exported.path,
+            "--tag_set",
+            "serve",
+            "--signature_def",
+            "generate_from_seeds",
+            "--inputs",
+            f"seeds={seeds_file}",
+            "--outdir",
+            str(tmp_path / "out"),
+        ],
+        capture_output=True,
+        text=True,
+        env=CLIENT_ENV,
+        check=True,
     )
     served = np.load(tmp_path / "out" / "images.npy")
     expected = as_uint8(gan.generate(seeds=[11, 12]))
@@ -286,8 +299,7 @@ def test_a_tensorflow_only_process_loads_and_generates(unconditional, tmp_path):
         assert "gankeras" not in sys.modules, "the client must not need gankeras"
         """
     )
-    subprocess.run([sys.executable, "-c", script], env=CLIENT_ENV, check=True,
-                   cwd=str(tmp_path))
+    subprocess.run([sys.executable, "-c", script], env=CLIENT_ENV, check=True, cwd=str(tmp_path))
     served = np.load(tmp_path / "images.npy")
     expected = as_uint8(gan.generate(seeds=[21, 22]))
     assert served.shape == (2, 28, 28, 1)

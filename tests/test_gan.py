@@ -68,8 +68,7 @@ def test_each_phase_updates_only_its_own_network():
     for before, v in zip(g_before, generator.weights):
         np.testing.assert_array_equal(before, np.array(v))
     assert any(
-        not np.allclose(before, np.array(v))
-        for before, v in zip(d_before, discriminator.weights)
+        not np.allclose(before, np.array(v)) for before, v in zip(d_before, discriminator.weights)
     )
 
 

@@ -55,8 +55,10 @@ def quadratic_gan(augment, **compile_kwargs):
     critic.set_weights([np.array([[3.0], [4.0]], "float32"), np.zeros(1, "float32")])
     gan = gankeras.GAN(g, d, data_range=None, augment=augment)
     gan.compile(
-        d_optimizer=keras.optimizers.SGD(0.0), g_optimizer=keras.optimizers.SGD(0.0),
-        loss="wasserstein", **compile_kwargs,
+        d_optimizer=keras.optimizers.SGD(0.0),
+        g_optimizer=keras.optimizers.SGD(0.0),
+        loss="wasserstein",
+        **compile_kwargs,
     )
     return gan
 
@@ -191,8 +193,11 @@ def test_ada_lowers_p_when_d_cannot_tell_real_from_fake():
     d.set_weights([np.zeros_like(w) for w in d.get_weights()])
     aug = gankeras.augment.AdaptiveAugment(target=0.6, initial_p=0.5, interval=1, speed_images=64)
     gan = gankeras.GAN(g, d, latent_dim=4, augment=aug)
-    gan.compile(d_optimizer=keras.optimizers.SGD(0.0), g_optimizer=keras.optimizers.SGD(0.0),
-                jit_compile=JIT)
+    gan.compile(
+        d_optimizer=keras.optimizers.SGD(0.0),
+        g_optimizer=keras.optimizers.SGD(0.0),
+        jit_compile=JIT,
+    )
     history = gan.fit(real, batch_size=8, epochs=3, verbose=0).history
     assert history["augment_rt"][-1] == 0.0
     assert float(gan.augment.p) == 0.0
@@ -234,15 +239,24 @@ def test_ada_p_resumes_exactly_from_a_gan_checkpoint(tmp_path):
         g, d = image_pair()
         aug = gankeras.augment.AdaptiveAugment(target=0.6, interval=1, speed_images=64)
         gan = gankeras.GAN(g, d, latent_dim=4, augment=aug)
-        gan.compile(d_optimizer=keras.optimizers.Adam(1e-2), g_optimizer=keras.optimizers.SGD(0.0),
-                    jit_compile=JIT)
+        gan.compile(
+            d_optimizer=keras.optimizers.Adam(1e-2),
+            g_optimizer=keras.optimizers.SGD(0.0),
+            jit_compile=JIT,
+        )
         return gan
 
     uninterrupted = build()
     uninterrupted.fit(real, batch_size=8, epochs=3, verbose=0, shuffle=False)
     first = build()
-    first.fit(real, batch_size=8, epochs=2, verbose=0, shuffle=False,
-              callbacks=[GANCheckpoint(str(tmp_path / "ckpt"))])
+    first.fit(
+        real,
+        batch_size=8,
+        epochs=2,
+        verbose=0,
+        shuffle=False,
+        callbacks=[GANCheckpoint(str(tmp_path / "ckpt"))],
+    )
     assert float(first.augment.p) > 0.0
     resumed = build()
     assert float(resumed.augment.p) == 0.0

@@ -24,7 +24,10 @@ TOLERANCE = 2e-5
 def test_mirrored_augmented_step_equals_single_device():
     env = dict(os.environ, KERAS_BACKEND="tensorflow", TF_CPP_MIN_LOG_LEVEL="3")
     result = subprocess.run(
-        [sys.executable, os.path.abspath(__file__)], env=env, capture_output=True, text=True,
+        [sys.executable, os.path.abspath(__file__)],
+        env=env,
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads(result.stdout.strip().splitlines()[-1])
@@ -60,7 +63,9 @@ def _build(case):
     gan.compile(
         d_optimizer=keras.optimizers.SGD(0.1, momentum=0.5),
         g_optimizer=keras.optimizers.SGD(0.1),
-        loss="wasserstein", gradient_penalty=1.0, d_steps=2,
+        loss="wasserstein",
+        gradient_penalty=1.0,
+        d_steps=2,
     )
     return gan
 

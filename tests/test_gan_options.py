@@ -192,8 +192,9 @@ def test_generate_with_truncation_pulls_the_latents_toward_the_mean():
     generator, discriminator = image_pair()
     gan = gankeras.GAN(generator, discriminator)
     seeds = [3, 4, 5]
-    np.testing.assert_array_equal(gan.generate(seeds=seeds, truncation=1.0),
-                                  gan.generate(seeds=seeds))
+    np.testing.assert_array_equal(
+        gan.generate(seeds=seeds, truncation=1.0), gan.generate(seeds=seeds)
+    )
     z = gankeras.latents_from_seeds(seeds, gan.latent_dim)
     expected = keras.ops.convert_to_numpy(gan.generator(0.5 * z, training=False))
     np.testing.assert_allclose(gan.generate(seeds=seeds, truncation=0.5), expected, atol=1e-6)

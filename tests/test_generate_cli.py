@@ -26,8 +26,11 @@ from pipelines import generate as generate_cli
 from tests.test_export import NUM_CLASSES, as_uint8, trained_gan
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-ENV = dict(os.environ, PYTHONPATH=REPO + os.pathsep + os.environ.get("PYTHONPATH", ""),
-           TF_CPP_MIN_LOG_LEVEL="3")
+ENV = dict(
+    os.environ,
+    PYTHONPATH=REPO + os.pathsep + os.environ.get("PYTHONPATH", ""),
+    TF_CPP_MIN_LOG_LEVEL="3",
+)
 
 # Runs the command, then records the modules it imported; with "tf" first,
 # also the Keras modules that `import tensorflow` loads by itself.
@@ -62,7 +65,12 @@ def run_subprocess(tmp_path, *flags, mode="bare"):
     modules_file = tmp_path / "modules.json"
     result = subprocess.run(
         [sys.executable, "-c", WRAPPER, str(modules_file), mode, *flags],
-        env=ENV, cwd=str(tmp_path), capture_output=True, text=True, timeout=300, check=False,
+        env=ENV,
+        cwd=str(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
     modules = json.loads(modules_file.read_text()) if modules_file.exists() else {}
     modules_file.unlink(missing_ok=True)
@@ -87,8 +95,9 @@ def pushed(tmp_path_factory):
     (EMA weights, the newest)."""
     gan = trained_gan()
     serving_dir = tmp_path_factory.mktemp("saved_models")
-    export.export_generator(gan, str(serving_dir), "tiny", version=1, use_ema=False,
-                            warmup_batch_sizes=(1,))
+    export.export_generator(
+        gan, str(serving_dir), "tiny", version=1, use_ema=False, warmup_batch_sizes=(1,)
+    )
     export.export_generator(gan, str(serving_dir), "tiny", version=2, warmup_batch_sizes=(1,))
     return gan, str(serving_dir / "tiny")
 
@@ -96,8 +105,9 @@ def pushed(tmp_path_factory):
 @pytest.mark.backend_independent
 def test_savedmodel_png_grid_equals_generate_in_a_tensorflow_only_process(pushed, tmp_path):
     gan, model_dir = pushed
-    result, modules = run_subprocess(tmp_path, f"--model={model_dir}", "--n=5", "--seed=3",
-                                     "--out=grid.png", mode="tf")
+    result, modules = run_subprocess(
+        tmp_path, f"--model={model_dir}", "--n=5", "--seed=3", "--out=grid.png", mode="tf"
+    )
     assert result.returncode == 0, result.stderr
     grid = np.asarray(Image.open(tmp_path / "grid.png"))
     # ceil(sqrt(5)) = 3 columns, 2 rows of 28x28 cells, 1-pixel white borders.
@@ -121,8 +131,9 @@ def test_savedmodel_npy_from_a_chosen_version(pushed, run_main, tmp_path):
     assert status == 0, err
     images = np.load(tmp_path / "out" / "images.npy")
     assert images.shape == (4, 28, 28, 1) and images.dtype == np.float32
-    np.testing.assert_allclose(images, gan.generate(seeds=np.arange(10, 14), use_ema=False),
-                               atol=1e-5)
+    np.testing.assert_allclose(
+        images, gan.generate(seeds=np.arange(10, 14), use_ema=False), atol=1e-5
+    )
 
 
 @pytest.mark.backend_independent
@@ -140,8 +151,9 @@ def test_savedmodel_truncation_feeds_truncated_latents(pushed, run_main, tmp_pat
 @pytest.mark.backend_independent
 def test_folder_of_pngs_with_progress(pushed, run_main, tmp_path):
     gan, model_dir = pushed
-    status, err = run_main(f"--model={model_dir}", "--n=5", "--seed=7", "--batch_size=2",
-                           "--out=samples/")
+    status, err = run_main(
+        f"--model={model_dir}", "--n=5", "--seed=7", "--batch_size=2", "--out=samples/"
+    )
     assert status == 0, err
     assert sorted(os.listdir(tmp_path / "samples")) == [f"seed{s:06d}.png" for s in range(7, 12)]
     first = np.asarray(Image.open(tmp_path / "samples" / "seed000007.png"))
@@ -153,8 +165,9 @@ def test_folder_of_pngs_with_progress(pushed, run_main, tmp_path):
 @pytest.mark.backend_independent
 def test_conditional_savedmodel_labels(tmp_path_factory, run_main, tmp_path):
     gan = trained_gan(conditional=True)
-    exported = export.export_generator(gan, str(tmp_path_factory.mktemp("serving")), "cond",
-                                       warmup_batch_sizes=(1,))
+    exported = export.export_generator(
+        gan, str(tmp_path_factory.mktemp("serving")), "cond", warmup_batch_sizes=(1,)
+    )
     status, err = run_main(f"--model={exported.path}", "--n=3", "--labels=2,0,1", "--out=c.npy")
     assert status == 0, err
     np.testing.assert_allclose(
@@ -184,8 +197,9 @@ def test_keras_file_labels_out_of_range(tmp_path, run_main):
 def test_keras_file_of_a_bare_generator_with_truncation(tmp_path, run_main):
     gan = trained_gan()
     gan.generator.save(tmp_path / "g.keras")
-    status, err = run_main("--model=g.keras", "--n=3", "--truncation=0", "--out=g.png",
-                           "--columns=3")
+    status, err = run_main(
+        "--model=g.keras", "--n=3", "--truncation=0", "--out=g.png", "--columns=3"
+    )
     assert status == 0, err
     grid = np.asarray(Image.open(tmp_path / "g.png"))
     assert grid.shape == (29 + 1, 3 * 29 + 1)

@@ -26,13 +26,16 @@ NEOVERSE_V1 = "processor\t: 0\nFeatures\t: fp asimd sve bf16 i8mm\n"
 
 
 @pytest.mark.backend_independent
-@pytest.mark.parametrize("cpuinfo, native, onednn", [
-    (AVX2_EPYC, False, False),
-    (SAPPHIRE_RAPIDS, True, True),
-    (SKYLAKE, False, True),
-    (NEOVERSE_V1, True, True),
-    ("", False, False),
-])
+@pytest.mark.parametrize(
+    "cpuinfo, native, onednn",
+    [
+        (AVX2_EPYC, False, False),
+        (SAPPHIRE_RAPIDS, True, True),
+        (SKYLAKE, False, True),
+        (NEOVERSE_V1, True, True),
+        ("", False, False),
+    ],
+)
 def test_bfloat16_capability_from_the_cpu_flags(cpuinfo, native, onednn):
     features = hardware.parse_cpuinfo(cpuinfo)
     assert hardware.native_bfloat16(features) is native
@@ -111,10 +114,15 @@ def test_mixed_bfloat16_trains_the_pipeline_networks(mixed_bfloat16, fallback, a
     import gankeras
     from gankeras import architectures
 
-    networks = architectures.build(architecture, image_shape=(28, 28, 1), latent_dim=4, base_filters=4)
+    networks = architectures.build(
+        architecture, image_shape=(28, 28, 1), latent_dim=4, base_filters=4
+    )
     gan = gankeras.GAN(**networks)
-    gan.compile(d_optimizer=keras.optimizers.Adam(1e-3), g_optimizer=keras.optimizers.Adam(1e-3),
-                gradient_penalty=10.0 if architecture == "wgan_gp" else 0.0)
+    gan.compile(
+        d_optimizer=keras.optimizers.Adam(1e-3),
+        g_optimizer=keras.optimizers.Adam(1e-3),
+        gradient_penalty=10.0 if architecture == "wgan_gp" else 0.0,
+    )
     assert gan.generator.compute_dtype == "bfloat16"
     images = np.random.default_rng(0).uniform(-1, 1, (16, 28, 28, 1)).astype("float32")
     with fallback_kernels(fallback):

@@ -105,8 +105,14 @@ def make_gan():
 def test_interpolate_frames_end_at_generate_and_write_png_and_gif(tmp_path):
     gan = make_gan()
     images = sampling.interpolate(
-        gan, 3, 11, steps=5, path="spherical",
-        grid_path=tmp_path / "walk.png", gif_path=tmp_path / "walk.gif", scale=2,
+        gan,
+        3,
+        11,
+        steps=5,
+        path="spherical",
+        grid_path=tmp_path / "walk.png",
+        gif_path=tmp_path / "walk.gif",
+        scale=2,
     )
     assert images.shape == (5, 8, 8, 1)
     ends = gan.generate(seeds=[3, 11])

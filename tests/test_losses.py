@@ -34,8 +34,10 @@ CASES = {
         lambda r, f: TFGAN.losses.wargs.minimax_discriminator_loss(r, f, label_smoothing=0.0),
         # TF-GAN computes -(BCE(1 as a logit, 1) + BCE(fake, 0)): the same loss
         # plus the constant softplus(-1), which has no gradient. Remove it.
-        lambda r, f: TFGAN.losses.wargs.minimax_generator_loss(f, label_smoothing=0.0)
-        + np.log1p(np.exp(-1.0)),
+        lambda r, f: (
+            TFGAN.losses.wargs.minimax_generator_loss(f, label_smoothing=0.0)
+            + np.log1p(np.exp(-1.0))
+        ),
     ),
     "non_saturating": (
         losses.non_saturating_discriminator_loss,
@@ -87,9 +89,7 @@ def test_generator_loss_matches_tfgan(name):
 def test_one_sided_label_smoothing_matches_tfgan():
     # TF-GAN smooths towards 0.5: target 1 - s/2. Ours targets 1 - s directly
     # (Salimans et al. 2016), so our 0.1 is TF-GAN's 0.2.
-    expected = _tf(
-        TFGAN.losses.wargs.modified_discriminator_loss(REAL, FAKE, label_smoothing=0.2)
-    )
+    expected = _tf(TFGAN.losses.wargs.modified_discriminator_loss(REAL, FAKE, label_smoothing=0.2))
     ours = losses.non_saturating_discriminator_loss(REAL, FAKE, 0.9, 0.0)
     assert _np(ours) == pytest.approx(expected, rel=1e-5)
 
@@ -137,9 +137,7 @@ def test_registered_and_custom_losses_round_trip_through_serialization():
             name="my_lsgan",
         ),
     ):
-        restored = keras.saving.deserialize_keras_object(
-            keras.saving.serialize_keras_object(loss)
-        )
+        restored = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(loss))
         assert restored.name == loss.name
         assert restored.discriminator_loss is loss.discriminator_loss
         assert restored.generator_loss is loss.generator_loss

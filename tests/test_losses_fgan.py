@@ -116,8 +116,10 @@ def test_mmd_against_a_hand_computation():
     e = math.exp
     # Bandwidth 1: k(a, b) = exp(-(a - b)^2 / 2).
     unbiased = e(-0.5) + e(-2.0) - 0.5 * (e(-2.0) + e(-8.0) + e(-0.5) + e(-4.5))
-    biased = (2 + 2 * e(-0.5)) / 4 + (2 + 2 * e(-2.0)) / 4 - 0.5 * (
-        e(-2.0) + e(-8.0) + e(-0.5) + e(-4.5)
+    biased = (
+        (2 + 2 * e(-0.5)) / 4
+        + (2 + 2 * e(-2.0)) / 4
+        - 0.5 * (e(-2.0) + e(-8.0) + e(-0.5) + e(-4.5))
     )
     assert value(fgan.mmd_squared(x, y, bandwidths=(1.0,))) == pytest.approx(unbiased, rel=1e-5)
     assert value(fgan.mmd_squared(x, y, bandwidths=(1.0,), unbiased=False)) == pytest.approx(

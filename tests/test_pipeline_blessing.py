@@ -84,15 +84,21 @@ def assert_not_blessed_and_not_pushed(result, root, reason):
     assert blessing == "NOT_BLESSED"
     push = records(root, "Pusher")[-1]
     assert push["status"] == "complete" and push["result"]["pushed"] is False
-    assert json.load(open(os.path.join(push["outputs"]["pushed_model"], "push.json")))["pushed"] is False
+    assert (
+        json.load(open(os.path.join(push["outputs"]["pushed_model"], "push.json")))["pushed"]
+        is False
+    )
 
 
 def test_a_threshold_no_model_passes_blesses_nothing_and_pushes_nothing(pushed, tmp_path):
     flags, root, _ = pushed
     serving_dir = tmp_path / "saved_models"
     # FD is a distance >= 0: no model is at most -1. The trained model is reused.
-    result = run_pipeline(*[f for f in flags if not f.startswith("--bless_threshold")],
-                          "--bless_threshold=-1", f"--serving_dir={serving_dir}")
+    result = run_pipeline(
+        *[f for f in flags if not f.startswith("--bless_threshold")],
+        "--bless_threshold=-1",
+        f"--serving_dir={serving_dir}",
+    )
     assert "[Trainer] cached" in result.stdout
     assert_not_blessed_and_not_pushed(result, root, "does not pass the threshold")
     assert versions(serving_dir) == []

@@ -27,8 +27,11 @@ def code_copy(tmp_path, monkeypatch):
     test clears that memo after each edit)."""
     copy = tmp_path / "repo"
     for package in runner.CODE_PACKAGES:
-        shutil.copytree(os.path.join(REPO_ROOT, package), copy / package,
-                        ignore=shutil.ignore_patterns("__pycache__"))
+        shutil.copytree(
+            os.path.join(REPO_ROOT, package),
+            copy / package,
+            ignore=shutil.ignore_patterns("__pycache__"),
+        )
     monkeypatch.setattr(runner, "_REPO_ROOT", str(copy))
     runner._cached_digest.cache_clear()
     yield copy
@@ -99,8 +102,10 @@ def test_a_rerun_under_another_backend_trains_anew_and_is_never_stuck(tmp_path):
     second = run_pipeline(*flags, env={"KERAS_BACKEND": "tensorflow"})
     assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-3000:]
     assert "cached" not in second.stdout and "re-entering" not in second.stdout
-    records = [json.load(open(p)) for p in
-               glob.glob(str(tmp_path / "root" / "Trainer" / "executions" / "*.json"))]
+    records = [
+        json.load(open(p))
+        for p in glob.glob(str(tmp_path / "root" / "Trainer" / "executions" / "*.json"))
+    ]
     by_backend = {r["environment"]["keras_backend"]: r for r in records}
     assert sorted(by_backend) == ["jax", "tensorflow"]
     assert by_backend["tensorflow"]["status"] == "complete"
@@ -108,6 +113,11 @@ def test_a_rerun_under_another_backend_trains_anew_and_is_never_stuck(tmp_path):
     assert by_backend["tensorflow"]["outputs"]["model"] != jax_record["outputs"]["model"]
     # The resolved network choice differs too, and is recorded in the key's parameters.
     # Every option of the networks is recorded (gankeras.architectures.resolve_options).
-    assert jax_record["parameters"]["network_options"] == {"base_filters": 8, "upsampling": "resize"}
+    assert jax_record["parameters"]["network_options"] == {
+        "base_filters": 8,
+        "upsampling": "resize",
+    }
     assert by_backend["tensorflow"]["parameters"]["network_options"] == {
-        "base_filters": 8, "upsampling": "transposed"}
+        "base_filters": 8,
+        "upsampling": "transposed",
+    }

@@ -51,13 +51,16 @@ def test_inception_weights_and_encoder_steps_reach_the_evaluator(tmp_path):
 
     weights = tmp_path / "inception.h5"
     weights.write_bytes(b"")
-    config = PipelineConfig(image_dir=str(tmp_path), inception_weights=str(weights),
-                            encoder_steps=7)
+    config = PipelineConfig(
+        image_dir=str(tmp_path), inception_weights=str(weights), encoder_steps=7
+    )
     evaluator = {c.name: c for c in build_components(config)}["Evaluator"]
     assert evaluator.parameters["inception_weights"] == str(weights)
     assert evaluator.parameters["encoder_steps"] == 7
     assert (evaluator.parameters["metric"], evaluator.parameters["threshold"]) == (
-        "frechet_distance", 5.0)
+        "frechet_distance",
+        5.0,
+    )
 
 
 @pytest.mark.backend_independent
@@ -65,4 +68,6 @@ def test_missing_inception_weights_is_a_config_error(tmp_path):
     from pipelines.framework import PipelineError
 
     with pytest.raises(PipelineError, match="Bad --inception_weights: expected an InceptionV3"):
-        PipelineConfig(image_dir=str(tmp_path), inception_weights=str(tmp_path / "no.h5")).validate()
+        PipelineConfig(
+            image_dir=str(tmp_path), inception_weights=str(tmp_path / "no.h5")
+        ).validate()

@@ -17,15 +17,21 @@ from tests.test_pipeline_support import REPO_ROOT, snapshot
 pytestmark = pytest.mark.backend_independent
 
 
-@pytest.mark.parametrize("fields, message", [
-    ({"image_size": 0}, r"Bad --image_size: expected one of \[32, 64, 128\].*Received: 0"),
-    ({"image_size": 48}, r"Bad --image_size: expected one of \[32, 64, 128\].*Received: 48"),
-    ({"channels": 2}, r"Bad --channels: expected 1 \(grayscale\) or 3.*Received: 2"),
-    ({"background": "plaid"}, r"Bad --background: expected a colour name.*'plaid'"),
-    ({"dataset": "mnist"}, r"exactly one data source.*--image_dir=.*--dataset=mnist"),
-    ({"image_dir": None}, r"exactly one data source.*Received: none"),
-    ({"image_dir": "/nowhere/at/all"}, r"Bad --image_dir: expected an existing folder.*nowhere"),
-])
+@pytest.mark.parametrize(
+    "fields, message",
+    [
+        ({"image_size": 0}, r"Bad --image_size: expected one of \[32, 64, 128\].*Received: 0"),
+        ({"image_size": 48}, r"Bad --image_size: expected one of \[32, 64, 128\].*Received: 48"),
+        ({"channels": 2}, r"Bad --channels: expected 1 \(grayscale\) or 3.*Received: 2"),
+        ({"background": "plaid"}, r"Bad --background: expected a colour name.*'plaid'"),
+        ({"dataset": "mnist"}, r"exactly one data source.*--image_dir=.*--dataset=mnist"),
+        ({"image_dir": None}, r"exactly one data source.*Received: none"),
+        (
+            {"image_dir": "/nowhere/at/all"},
+            r"Bad --image_dir: expected an existing folder.*nowhere",
+        ),
+    ],
+)
 def test_bad_data_flag_is_refused_naming_the_value(tmp_path, fields, message):
     config = PipelineConfig(**dict({"image_dir": str(tmp_path)}, **fields))
     with pytest.raises(PipelineError, match=message):
@@ -38,9 +44,14 @@ def test_labels_from_folders_needs_an_image_dir():
 
 
 def run_train(*flags):
-    return subprocess.run([sys.executable, "-m", "pipelines.train", *flags], cwd=REPO_ROOT,
-                          env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"), capture_output=True,
-                          text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "pipelines.train", *flags],
+        cwd=REPO_ROOT,
+        env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 @pytest.fixture

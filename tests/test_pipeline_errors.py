@@ -48,8 +48,11 @@ def assert_fails_untouched(tmp_path, flags, message):
     assert message in result.stderr, result.stderr[-2000:]
     assert "Traceback" not in result.stderr, result.stderr[-2000:]
     # One `error:` line (absl reports values outside an enum flag itself).
-    errors = [line for line in result.stderr.splitlines()
-              if line.startswith("error:") or "Flags parsing error" in line]
+    errors = [
+        line
+        for line in result.stderr.splitlines()
+        if line.startswith("error:") or "Flags parsing error" in line
+    ]
     assert len(errors) == 1, result.stderr[-2000:]
     after = snapshot(tmp_path)
     assert {path: after.get(path) for path in before} == before
@@ -59,7 +62,9 @@ def assert_fails_untouched(tmp_path, flags, message):
 def served(tmp_path):
     """Every non-hidden entry of the served model's directory (hidden ones
     are lock files and temporary versions TF Serving ignores)."""
-    return sorted(n for n in os.listdir(tmp_path / "saved_models" / "tiny") if not n.startswith("."))
+    return sorted(
+        n for n in os.listdir(tmp_path / "saved_models" / "tiny") if not n.startswith(".")
+    )
 
 
 def test_unknown_flag_value(earlier_run):
@@ -82,16 +87,18 @@ def test_pipeline_root_not_writable(earlier_run):
     tmp_path, flags = earlier_run
     blocker = tmp_path / "a_file"
     blocker.write_text("a file where a directory should be")
-    assert_fails_untouched(tmp_path, flags + [f"--pipeline_root={blocker / 'root'}"],
-                           "--pipeline_root")
+    assert_fails_untouched(
+        tmp_path, flags + [f"--pipeline_root={blocker / 'root'}"], "--pipeline_root"
+    )
 
 
 def test_serving_dir_not_writable(earlier_run):
     tmp_path, flags = earlier_run
     blocker = tmp_path / "a_file"
     blocker.write_text("a file where a directory should be")
-    assert_fails_untouched(tmp_path, flags + [f"--serving_dir={blocker / 'saved'}"],
-                           "not a writable directory")
+    assert_fails_untouched(
+        tmp_path, flags + [f"--serving_dir={blocker / 'saved'}"], "not a writable directory"
+    )
 
 
 def test_existing_version_number(earlier_run):
@@ -110,8 +117,11 @@ def test_strategy_the_backend_lacks(earlier_run, monkeypatch):
 def test_nan_bless_threshold(earlier_run):
     # NaN compares false with every score, so it used to bless any model.
     tmp_path, flags = earlier_run
-    assert_fails_untouched(tmp_path, flags + ["--bless_threshold=nan"],
-                           "Bad --bless_threshold: expected a finite number")
+    assert_fails_untouched(
+        tmp_path,
+        flags + ["--bless_threshold=nan"],
+        "Bad --bless_threshold: expected a finite number",
+    )
 
 
 @pytest.mark.parametrize("threshold", [float("inf"), float("-inf")])
@@ -126,8 +136,11 @@ def test_infinite_bless_threshold_is_a_config_error(threshold):
 def test_serving_dir_that_takes_no_file(earlier_run):
     # As root, os.access says /proc is writable; only a real file tells.
     tmp_path, flags = earlier_run
-    assert_fails_untouched(tmp_path, flags + ["--serving_dir=/proc/anything"],
-                           "Cannot use --serving_dir '/proc/anything'")
+    assert_fails_untouched(
+        tmp_path,
+        flags + ["--serving_dir=/proc/anything"],
+        "Cannot use --serving_dir '/proc/anything'",
+    )
 
 
 def test_pipeline_root_that_takes_no_file_fails_preflight(tmp_path):
@@ -146,5 +159,8 @@ def test_batch_larger_than_the_dataset(earlier_run):
     # ExampleGen has read it: the Trainer refuses before building anything.
     tmp_path, flags = earlier_run
     flags = [f for f in flags if not f.startswith("--num_train_examples")]
-    assert_fails_untouched(tmp_path, flags + ["--batch_size=300"],
-                           "Bad --batch_size: expected at most the 216 training images")
+    assert_fails_untouched(
+        tmp_path,
+        flags + ["--batch_size=300"],
+        "Bad --batch_size: expected at most the 216 training images",
+    )

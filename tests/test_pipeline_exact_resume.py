@@ -27,7 +27,11 @@ def run_job(workdir, pause=None):
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH=REPO_ROOT)
     job = subprocess.Popen(
         [sys.executable, "-m", "tests.resume_harness", str(workdir)] + ([pause] if pause else []),
-        cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=REPO_ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         if pause is None:

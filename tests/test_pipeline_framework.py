@@ -33,10 +33,14 @@ def sum_numbers(inputs, outputs, parameters):
 
 
 def pipeline(count=4, scale=1, fail=False):
-    numbers = Component("Numbers", write_numbers, outputs=("numbers",),
-                        parameters={"count": count})
-    total = Component("Sum", sum_numbers, inputs={"numbers": numbers.output("numbers")},
-                      outputs=("total",), parameters={"scale": scale, "fail": fail})
+    numbers = Component("Numbers", write_numbers, outputs=("numbers",), parameters={"count": count})
+    total = Component(
+        "Sum",
+        sum_numbers,
+        inputs={"numbers": numbers.output("numbers")},
+        outputs=("total",),
+        parameters={"scale": scale, "fail": fail},
+    )
     return [numbers, total]
 
 

@@ -24,8 +24,18 @@ pytestmark = pytest.mark.skipif(
     reason=f"the real Fashion-MNIST IDX files are not installed in {data.FASHION_MNIST_DIR}",
 )
 
-CLASSES = ["tshirt", "trouser", "pullover", "dress", "coat", "sandal", "shirt", "sneaker",
-           "bag", "boot"]
+CLASSES = [
+    "tshirt",
+    "trouser",
+    "pullover",
+    "dress",
+    "coat",
+    "sandal",
+    "shirt",
+    "sneaker",
+    "bag",
+    "boot",
+]
 
 
 def export_pngs(directory, count=260):
@@ -38,20 +48,32 @@ def export_pngs(directory, count=260):
 
 
 def run_train(*flags):
-    return subprocess.run([sys.executable, "-m", "pipelines.train", *flags], cwd=REPO_ROOT,
-                          env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"), capture_output=True,
-                          text=True, timeout=900)
+    return subprocess.run(
+        [sys.executable, "-m", "pipelines.train", *flags],
+        cwd=REPO_ROOT,
+        env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"),
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
 
 
 def test_folder_of_pngs_trains_evaluates_and_pushes(tmp_path):
     folder = export_pngs(str(tmp_path / "fashion_png"))
     result = run_train(
-        f"--image_dir={folder}", "--image_size=32", "--channels=3", "--labels_from_folders",
-        f"--pipeline_root={tmp_path / 'root'}", f"--serving_dir={tmp_path / 'saved'}",
-        "--model_name=fashion_png", *TINY_FLAGS,
+        f"--image_dir={folder}",
+        "--image_size=32",
+        "--channels=3",
+        "--labels_from_folders",
+        f"--pipeline_root={tmp_path / 'root'}",
+        f"--serving_dir={tmp_path / 'saved'}",
+        "--model_name=fashion_png",
+        *TINY_FLAGS,
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    (stats_path,) = glob.glob(str(tmp_path / "root" / "ExampleGen" / "examples" / "*" / "stats.json"))
+    (stats_path,) = glob.glob(
+        str(tmp_path / "root" / "ExampleGen" / "examples" / "*" / "stats.json")
+    )
     stats = json.load(open(stats_path))
     # --num_train_examples=200 of the 260 files: 200 train, every 10th of the
     # first 222 held out; every 28x28 image was upscaled to 32x32.

@@ -33,7 +33,8 @@ def write_images(directory, count=230, seed=0):
             alpha = np.full((height, width, 1), 255, np.uint8)
             alpha[:8] = 0  # transparent rows: composited onto --background
             Image.fromarray(np.concatenate([image, alpha], -1), "RGBA").save(
-                os.path.join(directory, "rgba.png"))
+                os.path.join(directory, "rgba.png")
+            )
         elif i % 2:
             Image.fromarray(image).save(os.path.join(directory, f"{i:04d}.png"))
         else:
@@ -60,17 +61,32 @@ def test_unlabelled_folder_trains_evaluates_label_free_and_serves(tmp_path):
     flags = [f for f in TINY_FLAGS if not f.startswith("--bless_metric")]
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
     result = subprocess.run(
-        [sys.executable, "-m", "pipelines.train", f"--image_dir={folder}", "--image_size=32",
-         f"--pipeline_root={tmp_path / 'root'}", f"--serving_dir={tmp_path / 'saved'}",
-         "--model_name=photos", "--encoder_steps=3", *flags],
-        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=900,
+        [
+            sys.executable,
+            "-m",
+            "pipelines.train",
+            f"--image_dir={folder}",
+            "--image_size=32",
+            f"--pipeline_root={tmp_path / 'root'}",
+            f"--serving_dir={tmp_path / 'saved'}",
+            "--model_name=photos",
+            "--encoder_steps=3",
+            *flags,
+        ],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     (stats,) = glob.glob(str(tmp_path / "root" / "ExampleGen" / "examples" / "*" / "stats.json"))
     stats = json.load(open(stats))
     assert stats["image_shape"] == [32, 32, 3] and stats["num_classes"] is None
     assert stats["count"] == 200
-    (metrics,) = glob.glob(str(tmp_path / "root" / "Evaluator" / "evaluation" / "*" / "metrics.json"))
+    (metrics,) = glob.glob(
+        str(tmp_path / "root" / "Evaluator" / "evaluation" / "*" / "metrics.json")
+    )
     metrics = json.load(open(metrics))
     # Unlabelled: no --bless_metric given, so the label-free default metric,
     # in the SimCLR encoder's features, with no class metrics.
@@ -80,7 +96,13 @@ def test_unlabelled_folder_trains_evaluates_label_free_and_serves(tmp_path):
     assert "-> BLESSED" in result.stdout and "pushed:      version 1" in result.stdout
 
     version = str(tmp_path / "saved" / "photos" / "1")
-    served = subprocess.run([sys.executable, "-c", SERVE, version], env=env, cwd=tmp_path,
-                            capture_output=True, text=True, timeout=300)
+    served = subprocess.run(
+        [sys.executable, "-c", SERVE, version],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert served.returncode == 0, served.stderr[-3000:]
     assert served.stdout.strip().endswith("[None, 32, 32, 3] uint8 [3, 32, 32, 3] uint8")

@@ -34,7 +34,10 @@ def holder():
             time.sleep({seconds})
         """)
         process = subprocess.Popen(
-            [sys.executable, "-c", code], cwd=REPO_ROOT, stdout=subprocess.PIPE, text=True,
+            [sys.executable, "-c", code],
+            cwd=REPO_ROOT,
+            stdout=subprocess.PIPE,
+            text=True,
             env=dict(os.environ, PYTHONPATH=REPO_ROOT),
         )
         started.append(process)

@@ -28,14 +28,20 @@ def test_mixed_bfloat16_pipeline_pushes_a_float32_serving_model(tmp_path):
     (generator_path,) = (tmp_path / "root" / "Trainer").glob("model/*/generator.keras")
     layers = json.loads(
         subprocess.run(
-            [sys.executable, "-c", textwrap.dedent(f"""
+            [
+                sys.executable,
+                "-c",
+                textwrap.dedent(f"""
                 import json, zipfile
                 config = json.loads(zipfile.ZipFile({str(generator_path)!r}).read("config.json"))
                 print(json.dumps(sorted({{str(l["config"].get("dtype", {{}}).get("config", {{}}).get("name"))
                                          for l in config["config"]["layers"]
                                          if l["class_name"] != "InputLayer"}})))
-            """)],
-            capture_output=True, text=True, check=True,
+            """),
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
         ).stdout
     )
     assert layers == ["mixed_bfloat16"], layers  # trained in bfloat16
@@ -50,8 +56,9 @@ def test_mixed_bfloat16_pipeline_pushes_a_float32_serving_model(tmp_path):
         np.save({str(tmp_path / "images.npy")!r}, images.numpy())
         """
     )
-    subprocess.run([sys.executable, "-c", script], check=True,
-                   env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
+    subprocess.run(
+        [sys.executable, "-c", script], check=True, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    )
     images = np.load(tmp_path / "images.npy")
     assert images.shape == (2, 28, 28, 1) and np.isfinite(images).all()
     assert np.abs(images).max() <= 1.0

@@ -103,8 +103,13 @@ def test_a_live_exporters_temporary_version_is_left_alone(tmp_path):
             print("exporting", flush=True)
             time.sleep(120)
     """)
-    process = subprocess.Popen([sys.executable, "-c", code], cwd=REPO_ROOT, text=True,
-                               stdout=subprocess.PIPE, env=dict(os.environ, PYTHONPATH=REPO_ROOT))
+    process = subprocess.Popen(
+        [sys.executable, "-c", code],
+        cwd=REPO_ROOT,
+        text=True,
+        stdout=subprocess.PIPE,
+        env=dict(os.environ, PYTHONPATH=REPO_ROOT),
+    )
     try:
         assert process.stdout.readline().strip() == "exporting"
         assert versions.remove_stale_temp_dirs(str(model_dir)) == []
@@ -124,8 +129,9 @@ def test_an_incompatible_checkpoint_gives_one_error_line(pushed):
     flags, root, _ = pushed
     path = record_path(root, "Trainer")
     record = set_status(path, "failed")
-    (manifest_path,) = glob.glob(os.path.join(record["outputs"]["model"], "checkpoints",
-                                              "ckpt-*", "checkpoint.json"))
+    (manifest_path,) = glob.glob(
+        os.path.join(record["outputs"]["model"], "checkpoints", "ckpt-*", "checkpoint.json")
+    )
     original = open(manifest_path).read()
     manifest = json.loads(original)
     manifest["signature"]["loss"] = "hinge"

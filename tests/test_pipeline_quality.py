@@ -15,9 +15,14 @@ def test_best_generator_is_what_is_evaluated_and_pushed(tmp_path):
     flags = [f for f in TINY_FLAGS if not f.startswith("--epochs")]
     result = run_pipeline(
         f"--idx_dir={write_idx_files(str(tmp_path / 'idx'))}",
-        f"--pipeline_root={tmp_path / 'root'}", f"--serving_dir={tmp_path / 'saved'}",
-        "--model_name=tiny", "--conditional", "--epochs=2", "--quality_every_n_epochs=1",
-        "--quality_samples=160", *flags,
+        f"--pipeline_root={tmp_path / 'root'}",
+        f"--serving_dir={tmp_path / 'saved'}",
+        "--model_name=tiny",
+        "--conditional",
+        "--epochs=2",
+        "--quality_every_n_epochs=1",
+        "--quality_samples=160",
+        *flags,
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     (record,) = glob.glob(str(tmp_path / "root" / "Trainer" / "executions" / "*.json"))
@@ -28,8 +33,10 @@ def test_best_generator_is_what_is_evaluated_and_pushed(tmp_path):
     assert record["result"]["quality_best_epoch"] == best["epoch"] in (1, 2)
     assert f"best epoch:  {best['epoch']}" in result.stdout
     # generator.keras, what the Evaluator loads and the Pusher exports, is the best one.
-    with open(os.path.join(model, "generator.keras"), "rb") as f, \
-            open(os.path.join(model, "quality", "best.keras"), "rb") as g:
+    with (
+        open(os.path.join(model, "generator.keras"), "rb") as f,
+        open(os.path.join(model, "quality", "best.keras"), "rb") as g,
+    ):
         assert f.read() == g.read()
     assert glob.glob(os.path.join(model, "tensorboard", "events.out.tfevents.*"))
     assert "pushed:      version 1" in result.stdout

@@ -24,10 +24,21 @@ def test_killed_run_resumes_from_its_last_checkpoint(tmp_path):
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
     process = subprocess.Popen(
         [sys.executable, "-m", "pipelines.train_mnist", *flags],
-        cwd=REPO_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        cwd=REPO_ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
-    pattern = str(tmp_path / "root" / "Trainer" / "model" / "*" / "checkpoints"
-                  / "ckpt-000001" / "checkpoint.json")
+    pattern = str(
+        tmp_path
+        / "root"
+        / "Trainer"
+        / "model"
+        / "*"
+        / "checkpoints"
+        / "ckpt-000001"
+        / "checkpoint.json"
+    )
     deadline = time.time() + 500
     while not glob.glob(pattern) and process.poll() is None and time.time() < deadline:
         time.sleep(0.05)

@@ -55,8 +55,12 @@ def bce(logits, target):
 # ----------------------------------------------------------------------
 def test_replay_pool_fills_with_the_generated_fakes():
     g = linear_generator([[1.0, 0.0]], [0.0, 7.0])  # fakes: (z, 7)
-    gan = gankeras.GAN(g, linear_critic([0.0, 1.0]), data_range=None,
-                       replay_buffer=gankeras.ReplayBuffer(capacity=32, fraction=0.5))
+    gan = gankeras.GAN(
+        g,
+        linear_critic([0.0, 1.0]),
+        data_range=None,
+        replay_buffer=gankeras.ReplayBuffer(capacity=32, fraction=0.5),
+    )
     frozen(gan)
     fit_once(gan, np.zeros((BATCH, 2), "float32"))
     pool = keras.ops.convert_to_numpy(gan.replay_buffer.images.value)
@@ -69,8 +73,12 @@ def test_replay_pool_fills_with_the_generated_fakes():
 def test_discriminator_fake_batch_mixes_in_past_fakes():
     # D(x) = 20 * x_2 / 7: fakes made with bias (0, 7) score ~1, with (0, -7) ~0.
     g = linear_generator([[1.0, 0.0]], [0.0, 7.0])
-    gan = gankeras.GAN(g, linear_critic([0.0, 20.0 / 7.0]), data_range=None,
-                       replay_buffer=gankeras.ReplayBuffer(capacity=32, fraction=0.5))
+    gan = gankeras.GAN(
+        g,
+        linear_critic([0.0, 20.0 / 7.0]),
+        data_range=None,
+        replay_buffer=gankeras.ReplayBuffer(capacity=32, fraction=0.5),
+    )
     frozen(gan)
     real = np.zeros((BATCH, 2), "float32")
     assert fit_once(gan, real)["d_fake"] == pytest.approx(1.0, abs=1e-6)
@@ -129,8 +137,12 @@ def test_gradient_penalty_pulls_the_critic_gradient_norm_to_one():
     z = keras.Input((1,))
     g = keras.Model(z, keras.layers.Dense(2)(z))
     gan = gankeras.GAN(g, linear_critic([3.0, 4.0]), data_range=None)
-    gan.compile(d_optimizer=keras.optimizers.SGD(0.01), g_optimizer=keras.optimizers.SGD(0.0),
-                loss="wasserstein", gradient_penalty=10.0)
+    gan.compile(
+        d_optimizer=keras.optimizers.SGD(0.01),
+        g_optimizer=keras.optimizers.SGD(0.0),
+        loss="wasserstein",
+        gradient_penalty=10.0,
+    )
     # One SGD step on 10 (|w| - 1)^2 (+ the Wasserstein term, whose gradient
     # is mean(fake) - mean(real) and vanishes for identical batches).
     real = np.zeros((BATCH, 2), "float32")
@@ -170,8 +182,9 @@ def _train_critic_hard(spectral, conv=False):
     z = keras.Input((2,))
     g = keras.Model(z, keras.layers.Dense(2)(z))
     gan = gankeras.GAN(g, _critic(spectral, conv), data_range=None)
-    gan.compile(d_optimizer=keras.optimizers.Adam(0.1), g_optimizer=keras.optimizers.SGD(0.0),
-                loss="hinge")
+    gan.compile(
+        d_optimizer=keras.optimizers.Adam(0.1), g_optimizer=keras.optimizers.SGD(0.0), loss="hinge"
+    )
     real = (np.random.normal(size=(256, 2)) + 3.0).astype("float32")
     gan.fit(real, batch_size=32, epochs=1, verbose=0)
     return gan
@@ -203,7 +216,9 @@ def test_spectral_normalization_keeps_the_top_singular_value_near_one(conv):
 
 
 def test_spectral_normalization_divides_the_raw_kernel_by_its_top_singular_value():
-    layer = gankeras.SpectralNormalization(keras.layers.Dense(3, use_bias=False), power_iterations=20)
+    layer = gankeras.SpectralNormalization(
+        keras.layers.Dense(3, use_bias=False), power_iterations=20
+    )
     x = np.random.default_rng(0).normal(size=(4, 5)).astype("float32")
     layer(x, training=True)  # builds, converges u
     kernel = keras.ops.convert_to_numpy(layer.layer.kernel)
@@ -222,7 +237,10 @@ def test_spectral_normalization_round_trips_through_keras_file(tmp_path):
     model.save(path)
     loaded = keras.saving.load_model(path)
     np.testing.assert_allclose(
-        keras.ops.convert_to_numpy(loaded(x)), keras.ops.convert_to_numpy(model(x)), rtol=1e-5, atol=1e-6
+        keras.ops.convert_to_numpy(loaded(x)),
+        keras.ops.convert_to_numpy(model(x)),
+        rtol=1e-5,
+        atol=1e-6,
     )
 
 
@@ -270,7 +288,7 @@ def test_ema_weights_are_the_moving_average_of_the_raw_weights():
     for a, e in zip(averaged, expected):
         np.testing.assert_allclose(a, e, rtol=1e-5, atol=1e-6)
     # Outside the context the generator keeps its raw weights, which differ.
-    for raw, last, a in zip(gan.generator.get_weights(), raw_after_step[-1], averaged):
+    for raw, last in zip(gan.generator.get_weights(), raw_after_step[-1]):
         np.testing.assert_allclose(raw, last, rtol=1e-6)
     assert any(np.abs(r - a).max() > 1e-3 for r, a in zip(raw_after_step[-1], averaged))
     assert np.abs(gan.generate(4, use_ema=True) - gan.generate(4, use_ema=False)).max() > 1e-4
@@ -344,10 +362,15 @@ def test_each_network_is_updated_by_its_own_optimizer():
     x = keras.Input((2,))
     d = keras.Model(x, keras.layers.Dense(1)(x))
     gan = gankeras.GAN(g, d, data_range=None)
-    gan.compile(d_optimizer=keras.optimizers.SGD(4e-4), g_optimizer=keras.optimizers.Adam(1e-4),
-                d_steps=2)
-    gan.fit(np.random.normal(size=(3 * BATCH, 2)).astype("float32"), batch_size=BATCH,
-            epochs=1, verbose=0)
+    gan.compile(
+        d_optimizer=keras.optimizers.SGD(4e-4), g_optimizer=keras.optimizers.Adam(1e-4), d_steps=2
+    )
+    gan.fit(
+        np.random.normal(size=(3 * BATCH, 2)).astype("float32"),
+        batch_size=BATCH,
+        epochs=1,
+        verbose=0,
+    )
     count = lambda v: int(keras.ops.convert_to_numpy(v))  # noqa: E731
     assert count(gan.d_optimizer.iterations) == 6  # d_steps per batch
     assert count(gan.g_optimizer.iterations) == 3

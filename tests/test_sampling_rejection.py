@@ -67,7 +67,9 @@ def test_accepted_seeds_regenerate_the_samples_and_runs_repeat():
 def test_lower_max_logit_quantile_accepts_more_but_inexactly():
     gan = gan_with()
     exact = discriminator_rejection_sample(gan, 2000, seed=0, burn_in=2000)
-    lenient = discriminator_rejection_sample(gan, 2000, seed=0, burn_in=2000, max_logit_quantile=0.5)
+    lenient = discriminator_rejection_sample(
+        gan, 2000, seed=0, burn_in=2000, max_logit_quantile=0.5
+    )
     assert lenient.acceptance_rate > exact.acceptance_rate + 0.1
     assert lenient.images.std() > exact.images.std()
 

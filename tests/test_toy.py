@@ -46,11 +46,13 @@ def test_true_samples_score_every_mode_at_about_99_percent_quality():
 
 def test_score_counts_only_high_quality_samples_toward_modes():
     ring = toy.ring()
-    samples = np.concatenate([
-        np.repeat(ring.means[:2], 10, axis=0),  # on modes 0 and 1
-        ring.means[2:3] + 0.05,                 # 5 std from mode 2: low quality
-        np.zeros((9, 2)),                       # the centre: far from all
-    ])
+    samples = np.concatenate(
+        [
+            np.repeat(ring.means[:2], 10, axis=0),  # on modes 0 and 1
+            ring.means[2:3] + 0.05,  # 5 std from mode 2: low quality
+            np.zeros((9, 2)),  # the centre: far from all
+        ]
+    )
     score = ring.score(samples)
     assert score.modes_captured == 2
     assert score.high_quality == pytest.approx(20 / 30)

@@ -5,25 +5,25 @@ Pick by name with `build("dcgan", image_shape=(28, 28, 1), latent_dim=100)`;
 `resolve_options(name, **options)` spells out what `build` will use.
 """
 
-from gankeras.architectures.conditional import (  # noqa: F401
+from gankeras.architectures.conditional import (
     acgan_discriminator,
     conditional_discriminator,
     conditional_generator,
 )
-from gankeras.architectures.dcgan import dcgan_discriminator, dcgan_generator  # noqa: F401
-from gankeras.architectures.layers import (  # noqa: F401
+from gankeras.architectures.dcgan import dcgan_discriminator, dcgan_generator
+from gankeras.architectures.layers import (
     ConditionalBatchNormalization,
     GlobalSumPooling2D,
     Maxout,
 )
-from gankeras.architectures.mlp import mlp_discriminator, mlp_generator  # noqa: F401
-from gankeras.architectures.registry import (  # noqa: F401
+from gankeras.architectures.mlp import mlp_discriminator, mlp_generator
+from gankeras.architectures.registry import (
     ARCHITECTURES,
     SUPPORTED_SIZES,
     build,
     resolve_options,
 )
-from gankeras.architectures.resnet import resnet_discriminator, resnet_generator  # noqa: F401
-from gankeras.architectures.upsampling import DEFAULT_UPSAMPLING  # noqa: F401
-from gankeras.architectures.vaegan import vaegan_encoder  # noqa: F401
-from gankeras.architectures.wgan_gp import wgan_gp_critic  # noqa: F401
+from gankeras.architectures.resnet import resnet_discriminator, resnet_generator
+from gankeras.architectures.upsampling import DEFAULT_UPSAMPLING
+from gankeras.architectures.vaegan import vaegan_encoder
+from gankeras.architectures.wgan_gp import wgan_gp_critic

@@ -14,8 +14,7 @@ layers are the DCGAN's (`gankeras.architectures.dcgan`).
 
 import keras
 
-from gankeras.architectures import dcgan
-from gankeras.architectures import shapes
+from gankeras.architectures import dcgan, shapes
 
 
 def conditional_generator(
@@ -110,7 +109,9 @@ def acgan_discriminator(
     """
     num_classes = _num_classes_or_raise(num_classes)
     images = keras.Input(shapes.image_shape_or_raise(image_shape), name="images")
-    features = dcgan.discriminator_body(images, image_shape, base_filters, kernel_size, normalization)
+    features = dcgan.discriminator_body(
+        images, image_shape, base_filters, kernel_size, normalization
+    )
     logits = keras.layers.Dense(1, name="logits")(features)
     class_logits = keras.layers.Dense(num_classes, name="class_logits")(features)
     return keras.Model(images, [logits, class_logits], name=name)

@@ -50,9 +50,7 @@ def dcgan_generator(
         `[batch, H, W, C]` images in [-1, 1] (tanh).
     """
     z = keras.Input((int(latent_dim),), name="z")
-    images = generator_body(
-        z, image_shape, base_filters, kernel_size, upsampling
-    )
+    images = generator_body(z, image_shape, base_filters, kernel_size, upsampling)
     return keras.Model(z, images, name=name)
 
 
@@ -73,9 +71,7 @@ def generator_body(features, image_shape, base_filters=64, kernel_size=None, ups
     x = keras.layers.Reshape((base_h, base_w, filters), name="to_grid")(x)
     for i in range(1, steps):
         filters //= 2
-        x = upsampling_lib.upsample(
-            x, filters, kernel_size, mode, name=f"up{i}", use_bias=False
-        )
+        x = upsampling_lib.upsample(x, filters, kernel_size, mode, name=f"up{i}", use_bias=False)
         x = keras.layers.BatchNormalization(name=f"up{i}_bn")(x)
         x = keras.layers.ReLU(name=f"up{i}_relu")(x)
     return upsampling_lib.upsample(

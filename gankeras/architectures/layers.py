@@ -94,8 +94,12 @@ class ConditionalBatchNormalization(keras.layers.Layer):
         self.momentum = float(momentum)
         self.epsilon = float(epsilon)
         self.batch_norm = keras.layers.BatchNormalization(
-            momentum=self.momentum, epsilon=self.epsilon, center=False, scale=False,
-            dtype=self.dtype_policy, name="batch_norm",
+            momentum=self.momentum,
+            epsilon=self.epsilon,
+            center=False,
+            scale=False,
+            dtype=self.dtype_policy,
+            name="batch_norm",
         )
 
     def build(self, input_shape):

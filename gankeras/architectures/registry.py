@@ -27,7 +27,9 @@ from gankeras.architectures import (
 from gankeras.architectures import upsampling as upsampling_lib
 
 
-def _mlp(image_shape, latent_dim, num_classes, hidden_units=(1200, 1200), d_hidden_units=(240, 240)):
+def _mlp(
+    image_shape, latent_dim, num_classes, hidden_units=(1200, 1200), d_hidden_units=(240, 240)
+):
     _no_classes("mlp", num_classes)
     return dict(
         generator=mlp.mlp_generator(image_shape, latent_dim, hidden_units),
@@ -39,13 +41,17 @@ def _mlp(image_shape, latent_dim, num_classes, hidden_units=(1200, 1200), d_hidd
 def _dcgan(image_shape, latent_dim, num_classes, base_filters=64, upsampling="auto"):
     _no_classes("dcgan", num_classes)
     return dict(
-        generator=dcgan.dcgan_generator(image_shape, latent_dim, base_filters, upsampling=upsampling),
+        generator=dcgan.dcgan_generator(
+            image_shape, latent_dim, base_filters, upsampling=upsampling
+        ),
         discriminator=dcgan.dcgan_discriminator(image_shape, base_filters),
         latent_dim=latent_dim,
     )
 
 
-def _class_conditional(image_shape, latent_dim, num_classes, base_filters, upsampling, discriminator_fn):
+def _class_conditional(
+    image_shape, latent_dim, num_classes, base_filters, upsampling, discriminator_fn
+):
     """The conditional generator with the class-aware discriminator
     `discriminator_fn`: label-plane input (Mirza & Osindero 2014) or
     ACGAN's auxiliary classifier (Odena et al. 2017)."""
@@ -61,14 +67,22 @@ def _class_conditional(image_shape, latent_dim, num_classes, base_filters, upsam
 
 def _conditional(image_shape, latent_dim, num_classes, base_filters=64, upsampling="auto"):
     return _class_conditional(
-        image_shape, latent_dim, num_classes, base_filters, upsampling,
+        image_shape,
+        latent_dim,
+        num_classes,
+        base_filters,
+        upsampling,
         conditional.conditional_discriminator,
     )
 
 
 def _acgan(image_shape, latent_dim, num_classes, base_filters=64, upsampling="auto"):
     return _class_conditional(
-        image_shape, latent_dim, num_classes, base_filters, upsampling,
+        image_shape,
+        latent_dim,
+        num_classes,
+        base_filters,
+        upsampling,
         conditional.acgan_discriminator,
     )
 
@@ -79,12 +93,17 @@ def _vaegan(image_shape, latent_dim, num_classes, base_filters=64, upsampling="a
     return networks
 
 
-def _wgan_gp(image_shape, latent_dim, num_classes, base_filters=64, upsampling="auto",
-             normalization="layer"):
+def _wgan_gp(
+    image_shape, latent_dim, num_classes, base_filters=64, upsampling="auto", normalization="layer"
+):
     _no_classes("wgan_gp", num_classes)
     return dict(
-        generator=dcgan.dcgan_generator(image_shape, latent_dim, base_filters, upsampling=upsampling),
-        discriminator=wgan_gp.wgan_gp_critic(image_shape, base_filters, normalization=normalization),
+        generator=dcgan.dcgan_generator(
+            image_shape, latent_dim, base_filters, upsampling=upsampling
+        ),
+        discriminator=wgan_gp.wgan_gp_critic(
+            image_shape, base_filters, normalization=normalization
+        ),
         latent_dim=latent_dim,
     )
 
@@ -206,10 +225,7 @@ def resolve_options(name, **options):
         ValueError: an unknown name, or an option the architecture lacks.
     """
     if name not in ARCHITECTURES:
-        raise ValueError(
-            f"Unknown architecture {name!r}. Expected one of "
-            f"{sorted(ARCHITECTURES)}."
-        )
+        raise ValueError(f"Unknown architecture {name!r}. Expected one of {sorted(ARCHITECTURES)}.")
     parameters = inspect.signature(ARCHITECTURES[name]).parameters
     known = {
         key: p.default

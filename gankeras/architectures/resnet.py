@@ -95,9 +95,7 @@ def resnet_generator(
         x = _generator_block(x, labels, filters, num_classes, name=f"up{i + 1}")
     x = keras.layers.BatchNormalization(name="out_bn")(x)
     x = keras.layers.ReLU(name="out_relu")(x)
-    images = keras.layers.Conv2D(
-        channels, 3, padding="same", activation="tanh", name="to_image"
-    )(x)
+    images = keras.layers.Conv2D(channels, 3, padding="same", activation="tanh", name="to_image")(x)
     if labels is None:
         return keras.Model(z, images, name=name or "resnet_generator")
     return keras.Model([z, labels], images, name=name or "resnet_conditional_generator")
@@ -140,7 +138,9 @@ def resnet_discriminator(
         return keras.Model(images, logits, name=name or "resnet_discriminator")
     num_classes = _num_classes_or_raise(num_classes)
     labels = keras.Input((), dtype="int32", name="labels")
-    one_hot = keras.layers.CategoryEncoding(num_classes, output_mode="one_hot", name="one_hot")(labels)
+    one_hot = keras.layers.CategoryEncoding(num_classes, output_mode="one_hot", name="one_hot")(
+        labels
+    )
     embedded = _sn(keras.layers.Dense(filters, use_bias=False, name="class_embedding"))(one_hot)
     projection = keras.layers.Dot(axes=1, name="projection")([embedded, features])
     logits = keras.layers.Add(name="projected_logits")([logits, projection])

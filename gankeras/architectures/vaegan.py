@@ -11,8 +11,7 @@ reconstruction terms to the generator's update (`kl_weight`,
 
 import keras
 
-from gankeras.architectures import dcgan
-from gankeras.architectures import shapes
+from gankeras.architectures import dcgan, shapes
 
 
 def vaegan_encoder(

@@ -59,10 +59,10 @@ aug.update(discriminator(x))            # adjusts aug.p every 4 calls
 ```
 """
 
-from gankeras.augment import transforms  # noqa: F401
-from gankeras.augment.ada import TRANSFORMS, AdaptiveAugment  # noqa: F401
-from gankeras.augment.base import Augmentation  # noqa: F401
-from gankeras.augment.diffaugment import POLICIES, DiffAugment  # noqa: F401
+from gankeras.augment import transforms
+from gankeras.augment.ada import TRANSFORMS, AdaptiveAugment
+from gankeras.augment.base import Augmentation
+from gankeras.augment.diffaugment import POLICIES, DiffAugment
 
 _BY_NAME = {"diffaugment": DiffAugment, "ada": AdaptiveAugment}
 
@@ -81,7 +81,6 @@ def get(name, **options):
         return None
     if name not in _BY_NAME:
         raise ValueError(
-            f"Unknown augmentation {name!r}. Expected one of "
-            f"{['none'] + sorted(_BY_NAME)}."
+            f"Unknown augmentation {name!r}. Expected one of {['none'] + sorted(_BY_NAME)}."
         )
     return _BY_NAME[name](**options)

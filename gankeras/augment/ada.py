@@ -71,9 +71,20 @@ class AdaptiveAugment(Augmentation):
     step counts of the current interval.
     """
 
-    def __init__(self, target=0.6, initial_p=0.0, speed_images=500_000, interval=4,
-                 transforms=TRANSFORMS, translation_ratio=0.125, cutout_ratio=0.5,
-                 brightness_std=0.2, contrast_std=0.5, saturation_std=1.0, **kwargs):
+    def __init__(
+        self,
+        target=0.6,
+        initial_p=0.0,
+        speed_images=500_000,
+        interval=4,
+        transforms=TRANSFORMS,
+        translation_ratio=0.125,
+        cutout_ratio=0.5,
+        brightness_std=0.2,
+        contrast_std=0.5,
+        saturation_std=1.0,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         if target is not None and not 0.0 <= float(target) <= 1.0:
             raise ValueError(f"`target` must be in [0, 1] or None. Received: target={target!r}")
@@ -109,8 +120,12 @@ class AdaptiveAugment(Augmentation):
 
         def state(name, value):
             return self.add_weight(
-                shape=(), initializer=keras.initializers.Constant(value), dtype="float32",
-                trainable=False, aggregation="mean", name=name,
+                shape=(),
+                initializer=keras.initializers.Constant(value),
+                dtype="float32",
+                trainable=False,
+                aggregation="mean",
+                name=name,
                 autocast=False,  # float32 under mixed precision: p moves in 1/500k steps
             )
 
@@ -169,7 +184,9 @@ class AdaptiveAugment(Augmentation):
             elif name == "rotate90":
                 out = transforms.rotate90(x, parameters["turns"])
             elif name == "translation":
-                out = transforms.translate(x, parameters["shift_y"], parameters["shift_x"], "reflect")
+                out = transforms.translate(
+                    x, parameters["shift_y"], parameters["shift_x"], "reflect"
+                )
             elif name == "brightness":
                 out = transforms.brightness(x, parameters["brightness"])
             elif name == "contrast":
@@ -179,7 +196,9 @@ class AdaptiveAugment(Augmentation):
             else:  # cutout
                 size_y = int(x.shape[1] * self.cutout_ratio + 0.5)
                 size_x = int(x.shape[2] * self.cutout_ratio + 0.5)
-                out = transforms.cutout(x, parameters["center_y"], parameters["center_x"], size_y, size_x)
+                out = transforms.cutout(
+                    x, parameters["center_y"], parameters["center_x"], size_y, size_x
+                )
             # Unselected examples pass through bit for bit (p = 0 is the identity).
             applied = ops.reshape(parameters[f"{name}_applied"], (-1, 1, 1, 1))
             x = ops.where(applied, out, x)
@@ -210,7 +229,9 @@ class AdaptiveAugment(Augmentation):
         logits = ops.reshape(logits, (ops.shape(logits)[0], -1))
         p, last_rt = ops.convert_to_tensor(self.p), ops.convert_to_tensor(self.rt)
         sign_sum = ops.convert_to_tensor(self.sign_sum) + ops.sum(ops.sign(logits[:, 0]))
-        image_count = ops.convert_to_tensor(self.image_count) + ops.cast(ops.shape(logits)[0], "float32")
+        image_count = ops.convert_to_tensor(self.image_count) + ops.cast(
+            ops.shape(logits)[0], "float32"
+        )
         step_count = ops.convert_to_tensor(self.step_count) + 1.0
         due = step_count >= float(self.interval)
         rt = sign_sum / ops.maximum(image_count, 1.0)

@@ -52,11 +52,15 @@ class DiffAugment(Augmentation):
     ```
     """
 
-    def __init__(self, policy="color,translation,cutout", translation_ratio=0.125,
-                 cutout_ratio=0.5, **kwargs):
+    def __init__(
+        self, policy="color,translation,cutout", translation_ratio=0.125, cutout_ratio=0.5, **kwargs
+    ):
         super().__init__(**kwargs)
         self.policy = _parse_policy(policy)
-        for name, ratio in (("translation_ratio", translation_ratio), ("cutout_ratio", cutout_ratio)):
+        for name, ratio in (
+            ("translation_ratio", translation_ratio),
+            ("cutout_ratio", cutout_ratio),
+        ):
             if not 0.0 <= float(ratio) <= 1.0:
                 raise ValueError(f"`{name}` must be in [0, 1]. Received: {name}={ratio!r}")
         self.translation_ratio = float(translation_ratio)
@@ -78,7 +82,10 @@ class DiffAugment(Augmentation):
             params["saturation"] = uniform() * 2.0
             params["contrast"] = uniform() + 0.5
         if "translation" in self.policy:
-            shift_y, shift_x = _round(height * self.translation_ratio), _round(width * self.translation_ratio)
+            shift_y, shift_x = (
+                _round(height * self.translation_ratio),
+                _round(width * self.translation_ratio),
+            )
             params["shift_y"] = randint(-shift_y, shift_y + 1)
             params["shift_x"] = randint(-shift_x, shift_x + 1)
         if "cutout" in self.policy:

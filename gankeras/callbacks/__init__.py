@@ -12,19 +12,19 @@ SwapEMAWeights` swaps the raw and averaged weights in place for whole
 epochs; a checkpoint taken meanwhile would store them swapped.)
 """
 
-from gankeras.callbacks.checkpoint import (  # noqa: F401
+from gankeras.callbacks.checkpoint import (
     CheckpointMismatchError,
     GANCheckpoint,
     read_history,
     resume_or_start,
 )
-from gankeras.callbacks.checkpoint_swap import CheckpointSwap  # noqa: F401
-from gankeras.callbacks.divergence_guard import (  # noqa: F401
+from gankeras.callbacks.checkpoint_swap import CheckpointSwap
+from gankeras.callbacks.divergence_guard import (
     DiscriminatorCollapseError,
     DivergenceGuard,
     GANDivergedError,
 )
-from gankeras.callbacks.quality import Quality  # noqa: F401
-from gankeras.callbacks.replay_buffer import ReplayBuffer  # noqa: F401
-from gankeras.callbacks.sample_grid import SampleGrid  # noqa: F401
-from gankeras.callbacks.tensorboard_gan import GANTensorBoard  # noqa: F401
+from gankeras.callbacks.quality import Quality
+from gankeras.callbacks.replay_buffer import ReplayBuffer
+from gankeras.callbacks.sample_grid import SampleGrid
+from gankeras.callbacks.tensorboard_gan import GANTensorBoard

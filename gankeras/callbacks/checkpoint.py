@@ -88,8 +88,9 @@ class CheckpointMismatchError(ValueError):
             shown += f"; and {len(self.problems) - 3} more"
         backend = keras.backend.backend()
         where = (
-            f" (written under the {saved_backend} backend; this process runs "
-            f"{backend})" if saved_backend and saved_backend != backend else ""
+            f" (written under the {saved_backend} backend; this process runs {backend})"
+            if saved_backend and saved_backend != backend
+            else ""
         )
         super().__init__(
             f"cannot resume from the checkpoint {self.path}: it was made for "
@@ -184,8 +185,7 @@ def read_checkpoint(path):
         manifest = json.load(f)
     if manifest.get("format") != _FORMAT:
         raise ValueError(
-            f"{path} is not a {_FORMAT} checkpoint. Received format "
-            f"{manifest.get('format')!r}."
+            f"{path} is not a {_FORMAT} checkpoint. Received format {manifest.get('format')!r}."
         )
     values_path = os.path.join(path, _VALUES)
     digest = _sha256(values_path)
@@ -282,17 +282,13 @@ def resume_or_start(gan, directory, verbose=1):
             manifest, values = read_checkpoint(path)
         except (OSError, ValueError, KeyError, EOFError) as error:
             warnings.warn(
-                f"Skipping corrupt or partial checkpoint {path}: {error}. "
-                "Trying the previous one.",
+                f"Skipping corrupt or partial checkpoint {path}: {error}. Trying the previous one.",
                 stacklevel=2,
             )
             continue
         _load(gan, manifest, values, path)
         if verbose:
-            print(
-                f"Resumed from {path} (epoch {manifest['epoch']}, step "
-                f"{manifest['step']})."
-            )
+            print(f"Resumed from {path} (epoch {manifest['epoch']}, step {manifest['step']}).")
         return int(manifest["epoch"])
     return 0
 
@@ -377,10 +373,7 @@ def _read_manifest(directory, epoch=None):
 # ----------------------------------------------------------------------
 def _tmp_name(epochs_done):
     """`.tmp-ckpt-<epoch>-<pid>-<random token>-<host>`: unique to this save."""
-    return (
-        f"{_TMP_PREFIX}{int(epochs_done):06d}-{os.getpid()}-"
-        f"{secrets.token_hex(4)}-{_host()}"
-    )
+    return f"{_TMP_PREFIX}{int(epochs_done):06d}-{os.getpid()}-{secrets.token_hex(4)}-{_host()}"
 
 
 def _host():
@@ -456,8 +449,7 @@ class GANCheckpoint(keras.callbacks.Callback):
             raise ValueError(f"`keep` must be >= 1. Received: keep={keep}")
         if int(every_n_epochs) < 1:
             raise ValueError(
-                "`every_n_epochs` must be >= 1. Received: "
-                f"every_n_epochs={every_n_epochs}"
+                f"`every_n_epochs` must be >= 1. Received: every_n_epochs={every_n_epochs}"
             )
         self.directory = os.fspath(directory)
         self.keep = int(keep)
@@ -515,7 +507,8 @@ class GANCheckpoint(keras.callbacks.Callback):
         if bad:
             warnings.warn(
                 f"Not saving epoch {epochs_done}: non-finite values in "
-                f"{bad[:3]}. The last good checkpoint stays in {self.directory}."
+                f"{bad[:3]}. The last good checkpoint stays in {self.directory}.",
+                stacklevel=2,
             )
             return None
         os.makedirs(self.directory, exist_ok=True)

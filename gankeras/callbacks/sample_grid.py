@@ -5,6 +5,8 @@ import os
 import keras
 import numpy as np
 
+from gankeras.data.pixels import to_pixels
+
 
 @keras.saving.register_keras_serializable(package="gankeras")
 class SampleGrid(keras.callbacks.Callback):
@@ -48,8 +50,7 @@ class SampleGrid(keras.callbacks.Callback):
         super().__init__()
         if summary not in ("gif", "contact_sheet", None):
             raise ValueError(
-                "`summary` must be 'gif', 'contact_sheet' or None. "
-                f"Received: summary={summary!r}"
+                f"`summary` must be 'gif', 'contact_sheet' or None. Received: summary={summary!r}"
             )
         if int(every_n_epochs) < 1:
             raise ValueError(
@@ -88,9 +89,7 @@ class SampleGrid(keras.callbacks.Callback):
 
     def write_grid(self, epoch):
         """Samples the fixed seeds and writes `fakes<epoch:06d>.png`."""
-        images = self.model.generate(
-            seeds=self.seeds, labels=self.labels, use_ema=self.use_ema
-        )
+        images = self.model.generate(seeds=self.seeds, labels=self.labels, use_ema=self.use_ema)
         columns = self.columns
         if self.training_images is not None:
             images = self._with_nearest_column(images)
@@ -110,17 +109,13 @@ class SampleGrid(keras.callbacks.Callback):
                 f"but the generator makes {images.shape[1:]}."
             )
         rows = int(np.ceil(len(images) / self.columns))
-        padded = np.full(
-            (rows * self.columns,) + images.shape[1:], -1.0, dtype=np.float32
-        )
+        padded = np.full((rows * self.columns,) + images.shape[1:], -1.0, dtype=np.float32)
         padded[: len(images)] = images
         grid = padded.reshape((rows, self.columns) + images.shape[1:])
         queries = grid[:, -1].reshape(rows, -1)
         flat = reference.reshape(len(reference), -1)
         distances = (
-            np.sum(queries**2, 1)[:, None]
-            - 2.0 * queries @ flat.T
-            + np.sum(flat**2, 1)[None, :]
+            np.sum(queries**2, 1)[:, None] - 2.0 * queries @ flat.T + np.sum(flat**2, 1)[None, :]
         )
         nearest = reference[np.argmin(distances, axis=1)]
         grid = np.concatenate([grid, nearest[:, None]], axis=1)
@@ -134,9 +129,7 @@ class SampleGrid(keras.callbacks.Callback):
         frames = [Image.open(path).convert("RGB") for path in self.written]
         if self.summary == "gif":
             path = os.path.join(self.directory, "progress.gif")
-            frames[0].save(
-                path, save_all=True, append_images=frames[1:], duration=500, loop=0
-            )
+            frames[0].save(path, save_all=True, append_images=frames[1:], duration=500, loop=0)
         else:
             width = max(f.width for f in frames)
             sheet = Image.new("RGB", (width, sum(f.height for f in frames)), "white")
@@ -177,12 +170,11 @@ def tile(images, columns, scale=1, padding=1):
     images = np.asarray(images, dtype=np.float32)
     if images.ndim != 4 or images.shape[-1] not in (1, 3):
         raise ValueError(
-            "Expected images of shape [n, H, W, C] with C = 1 or 3. "
-            f"Received shape {images.shape}."
+            f"Expected images of shape [n, H, W, C] with C = 1 or 3. Received shape {images.shape}."
         )
     n, h, w, c = images.shape
     rows = int(np.ceil(n / columns))
-    pixels = np.round((np.clip(images, -1.0, 1.0) + 1.0) * 127.5).astype(np.uint8)
+    pixels = to_pixels(images)
     canvas = np.full(
         (rows * (h + padding) + padding, columns * (w + padding) + padding, c),
         255,

@@ -21,9 +21,9 @@ For evaluation, the `load_*` functions return the raw numpy arrays (uint8
 images `[N, H, W, C]`, int32 labels `[N]`).
 """
 
-from gankeras.data import decoding, pipeline, toy  # noqa: F401
-from gankeras.data.arrays import array_dataset  # noqa: F401
-from gankeras.data.folder import (  # noqa: F401
+from gankeras.data import decoding, pipeline, toy
+from gankeras.data.arrays import array_dataset
+from gankeras.data.folder import (
     IMAGE_EXTENSIONS,
     ImageFolder,
     image_folder_dataset,
@@ -31,12 +31,12 @@ from gankeras.data.folder import (  # noqa: F401
     list_image_folder,
     load_image_folder,
 )
-from gankeras.data.idx import (  # noqa: F401
+from gankeras.data.idx import (
     FASHION_MNIST_DIR,
     IDXFormatError,
     idx_dataset,
     load_idx,
     read_idx,
 )
-from gankeras.data.pipeline import DATA_RANGE  # noqa: F401
-from gankeras.data.tfds_source import load_tfds, tfds_dataset  # noqa: F401
+from gankeras.data.pipeline import DATA_RANGE
+from gankeras.data.tfds_source import load_tfds, tfds_dataset

@@ -28,8 +28,7 @@ def check_images(images, source="images"):
         )
     if not (np.issubdtype(images.dtype, np.number) and images.dtype != np.bool_):
         raise ValueError(
-            f"Expected numeric {source} (uint8 0..255 or float). Received "
-            f"dtype {images.dtype}."
+            f"Expected numeric {source} (uint8 0..255 or float). Received dtype {images.dtype}."
         )
     if images.shape[0] == 0:
         raise ValueError(f"{source} holds no images (shape {images.shape}).")
@@ -70,8 +69,7 @@ def check_labels(labels, count, source="labels"):
         )
     if labels.size and labels.min() < 0:
         raise ValueError(
-            f"Expected class ids >= 0 in {source}. Received a minimum of "
-            f"{labels.min()}."
+            f"Expected class ids >= 0 in {source}. Received a minimum of {labels.min()}."
         )
     return labels.astype(np.int32)
 

@@ -242,9 +242,7 @@ def prepare_array(array, image_size=None, channels=None, upscale=True, name="the
         array = array[..., np.newaxis]
     mode = {1: "L", 3: "RGB", 4: "RGBA"}.get(array.shape[-1])
     if mode is None or array.dtype != np.uint8:
-        raise UnusableImage(
-            name, f"expected uint8 [H, W, 1|3|4], got {array.dtype} {array.shape}"
-        )
+        raise UnusableImage(name, f"expected uint8 [H, W, 1|3|4], got {array.dtype} {array.shape}")
     height, width = array.shape[:2]
     native = array.shape[-1] if array.shape[-1] != 4 else 3
     if image_size in (None, (height, width)) and channels in (None, native) and mode != "RGBA":

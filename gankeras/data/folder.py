@@ -34,9 +34,7 @@ from gankeras.data.decoding import IMAGE_EXTENSIONS, UnusableImage  # noqa: F401
 #: color_mode -> channels.
 COLOR_MODES = {"grayscale": 1, "rgb": 3}
 
-ImageFolder = collections.namedtuple(
-    "ImageFolder", ["images", "labels", "class_names", "paths"]
-)
+ImageFolder = collections.namedtuple("ImageFolder", ["images", "labels", "class_names", "paths"])
 ImageFolder.__doc__ = """A decoded image folder.
 
 Attributes:
@@ -59,9 +57,7 @@ def list_image_folder(directory):
         FileNotFoundError: if `directory` is not a folder.
     """
     if not os.path.isdir(directory):
-        raise FileNotFoundError(
-            f"Image folder {directory} does not exist or is not a directory."
-        )
+        raise FileNotFoundError(f"Image folder {directory} does not exist or is not a directory.")
     paths, others = [], []
     for root, dirs, files in os.walk(directory):
         dirs.sort()
@@ -105,8 +101,15 @@ def _decode_chunk(paths, options):
     return results
 
 
-def iter_decoded(paths, image_size=None, channels=None, background=(255, 255, 255),
-                 upscale=True, workers=None, chunk_size=256):
+def iter_decoded(
+    paths,
+    image_size=None,
+    channels=None,
+    background=(255, 255, 255),
+    upscale=True,
+    workers=None,
+    chunk_size=256,
+):
     """Decodes `paths` in parallel, yielding results in the order of `paths`.
 
     At most `2 * workers` chunks of `chunk_size` files are in flight, so
@@ -125,8 +128,12 @@ def iter_decoded(paths, image_size=None, channels=None, background=(255, 255, 25
         `(path, DecodedImage)` or `(path, reason)` with `reason` a str
         saying why the file is unusable.
     """
-    options = dict(image_size=decoding.check_image_size(image_size), channels=channels,
-                   background=decoding.parse_background(background), upscale=upscale)
+    options = dict(
+        image_size=decoding.check_image_size(image_size),
+        channels=channels,
+        background=decoding.parse_background(background),
+        upscale=upscale,
+    )
     workers = (os.cpu_count() or 1) if workers is None else int(workers)
     chunks = (paths[i : i + chunk_size] for i in range(0, len(paths), chunk_size))
     if workers <= 1 or len(paths) <= chunk_size:
@@ -167,8 +174,9 @@ def _class_labels(directory, paths):
     return np.array([index[c] for c in class_of], dtype=np.int32), class_names
 
 
-def load_image_folder(directory, image_size=None, color_mode=None, with_labels=False,
-                      background="white", upscale=True):
+def load_image_folder(
+    directory, image_size=None, color_mode=None, with_labels=False, background="white", upscale=True
+):
     """Decodes every image under `directory` into one uint8 array.
 
     Args:
@@ -205,9 +213,7 @@ def load_image_folder(directory, image_size=None, color_mode=None, with_labels=F
     image_size = decoding.check_image_size(image_size)
     background = decoding.parse_background(background)
     paths = list_image_files(directory)
-    labels, class_names = (
-        _class_labels(directory, paths) if with_labels else (None, None)
-    )
+    labels, class_names = _class_labels(directory, paths) if with_labels else (None, None)
     channels = COLOR_MODES[color_mode] if color_mode else None
     decoded = []
     for path, result in iter_decoded(paths, image_size, channels, background, upscale):
@@ -223,8 +229,7 @@ def load_image_folder(directory, image_size=None, color_mode=None, with_labels=F
             first_with.setdefault(array.shape[-1], path)
         if len(first_with) > 1:
             examples = ", ".join(
-                f"{'grayscale' if c == 1 else 'colour'}: {p}"
-                for c, p in sorted(first_with.items())
+                f"{'grayscale' if c == 1 else 'colour'}: {p}" for c, p in sorted(first_with.items())
             )
             raise ValueError(
                 f"{directory} mixes grayscale and colour images ({examples}). "
@@ -290,8 +295,9 @@ def image_folder_dataset(
     Raises:
         See `load_image_folder`.
     """
-    folder = load_image_folder(directory, image_size, color_mode, with_labels,
-                               background=background, upscale=upscale)
+    folder = load_image_folder(
+        directory, image_size, color_mode, with_labels, background=background, upscale=upscale
+    )
     dataset = pipeline.from_arrays(
         folder.images,
         folder.labels,

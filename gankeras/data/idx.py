@@ -79,8 +79,7 @@ def parse_idx(data, path="<bytes>"):
     """
     if len(data) < 4:
         raise IDXFormatError(
-            f"{path} is {len(data)} bytes long; an IDX file starts with a "
-            "4-byte magic number."
+            f"{path} is {len(data)} bytes long; an IDX file starts with a 4-byte magic number."
         )
     zero, type_code, ndim = int.from_bytes(data[:2], "big"), data[2], data[3]
     if zero != 0 or type_code not in _DTYPES or ndim == 0:
@@ -96,9 +95,7 @@ def parse_idx(data, path="<bytes>"):
             f"{path} is truncated: its {ndim} dimension sizes need a "
             f"{header}-byte header but the file has {len(data)} bytes."
         )
-    shape = tuple(
-        int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim)
-    )
+    shape = tuple(int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
     dtype = _DTYPES[type_code]
     expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
     received = len(data) - header

@@ -66,8 +66,7 @@ def check_value_range(value_range):
         ) from None
     if not low < high:
         raise ValueError(
-            "`value_range` must have low < high. "
-            f"Received: value_range={value_range!r}"
+            f"`value_range` must have low < high. Received: value_range={value_range!r}"
         )
     return low, high
 
@@ -130,8 +129,18 @@ def finish(
     value_range = check_value_range(value_range)
     count = int(dataset.cardinality())
     if start_batch is not None:
-        return _stream(dataset, count, value_range, batch_size, shuffle, seed,
-                       shuffle_buffer, cache, source, start_batch)
+        return _stream(
+            dataset,
+            count,
+            value_range,
+            batch_size,
+            shuffle,
+            seed,
+            shuffle_buffer,
+            cache,
+            source,
+            start_batch,
+        )
     if drop_remainder and 0 <= count < batch_size:
         raise ValueError(
             f"{source} holds {count} examples, fewer than one batch of "
@@ -145,9 +154,7 @@ def finish(
     if shuffle:
         if shuffle_buffer is None:
             shuffle_buffer = count if count > 0 else 10_000
-        dataset = dataset.shuffle(
-            int(shuffle_buffer), seed=seed, reshuffle_each_iteration=True
-        )
+        dataset = dataset.shuffle(int(shuffle_buffer), seed=seed, reshuffle_each_iteration=True)
     dataset = dataset.batch(batch_size, drop_remainder=drop_remainder)
     return _to_model_range(dataset, value_range)
 
@@ -168,13 +175,21 @@ def pass_seed(seed, pass_index):
     hash of `(seed, pass_index)` (`tf.random.stateless_uniform`), an int64
     scalar tensor in [0, 2**31 - 1), the same in every process."""
     pair = tf.stack([tf.cast(seed, tf.int64), tf.cast(pass_index, tf.int64)])
-    return tf.random.stateless_uniform(
-        [], seed=pair, minval=0, maxval=2**31 - 1, dtype=tf.int64
-    )
+    return tf.random.stateless_uniform([], seed=pair, minval=0, maxval=2**31 - 1, dtype=tf.int64)
 
 
-def _stream(dataset, count, value_range, batch_size, shuffle, seed,
-            shuffle_buffer, cache, source, start_batch):
+def _stream(
+    dataset,
+    count,
+    value_range,
+    batch_size,
+    shuffle,
+    seed,
+    shuffle_buffer,
+    cache,
+    source,
+    start_batch,
+):
     """The endless stream of `finish(..., start_batch=k)`."""
     if isinstance(start_batch, bool) or int(start_batch) != start_batch or start_batch < 0:
         raise ValueError(
@@ -214,8 +229,11 @@ def _stream(dataset, count, value_range, batch_size, shuffle, seed,
         def permute(window_index, window):
             size = tf.shape(tf.nest.flatten(window)[0])[0]
             keys = tf.random.stateless_uniform(  # full-range int64 keys
-                [size], seed=tf.stack([pass_key, window_index]),
-                minval=None, maxval=None, dtype=tf.int64,
+                [size],
+                seed=tf.stack([pass_key, window_index]),
+                minval=None,
+                maxval=None,
+                dtype=tf.int64,
             )
             order = tf.argsort(keys, stable=True)
             return tf.nest.map_structure(lambda t: tf.gather(t, order), window)

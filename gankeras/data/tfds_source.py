@@ -192,8 +192,15 @@ def _image_feature(builder, image_key, label_key, with_labels):
     return feature
 
 
-def load_tfds(name="mnist", split="train", data_dir=None, with_labels=True, download=True,
-              image_key="image", label_key="label"):
+def load_tfds(
+    name="mnist",
+    split="train",
+    data_dir=None,
+    with_labels=True,
+    download=True,
+    image_key="image",
+    label_key="label",
+):
     """Loads a whole TFDS image split into numpy arrays (e.g. for evaluation).
 
     Args:
@@ -303,8 +310,10 @@ def tfds_dataset(
 
         # Keras preprocessing layers run inside tf.data on every backend.
         resize = keras.layers.Resizing(
-            int(image_size[0]), int(image_size[1]),
-            crop_to_aspect_ratio=True, antialias=True,
+            int(image_size[0]),
+            int(image_size[1]),
+            crop_to_aspect_ratio=True,
+            antialias=True,
         )
 
     def select(example):
@@ -370,8 +379,7 @@ def find_features(name, data_dir=None, image_key=None, label_key=None):
         label_key = pick(tfds.features.ClassLabel, "label")
     elif label_key not in items:
         raise ValueError(
-            f"TFDS dataset {name!r} has no feature {label_key!r}; its features are "
-            f"{list(items)}."
+            f"TFDS dataset {name!r} has no feature {label_key!r}; its features are {list(items)}."
         )
     return image_key, label_key, builder
 
@@ -394,8 +402,9 @@ def iter_tfds(name, split, data_dir=None, image_key="image", label_key=None):
     builder = _builder(name, data_dir)
     dataset = builder.as_dataset(split=split, shuffle_files=False)
     keys = [image_key] + ([label_key] if label_key else [])
-    dataset = dataset.map(lambda e: tuple(e[k] for k in keys),
-                          num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    dataset = dataset.map(
+        lambda e: tuple(e[k] for k in keys), num_parallel_calls=tf.data.AUTOTUNE, deterministic=True
+    )
     for element in dataset.prefetch(64).as_numpy_iterator():
         yield element[0], (int(element[1]) if label_key else None)
 

@@ -62,9 +62,7 @@ class ToyDistribution:
     def sample(self, num_samples, seed=0):
         """Draws `[num_samples, dim]` float32 samples (numpy, seeded)."""
         if int(num_samples) < 0:
-            raise ValueError(
-                f"`num_samples` must be >= 0. Received: num_samples={num_samples}"
-            )
+            raise ValueError(f"`num_samples` must be >= 0. Received: num_samples={num_samples}")
         rng = np.random.default_rng(seed)
         modes = rng.integers(0, self.num_modes, size=int(num_samples))
         noise = rng.normal(0.0, self.std, size=(int(num_samples), self.dim))

@@ -5,7 +5,7 @@
 on JAX; PyTorch trains on one device.
 """
 
-from gankeras.distribute.strategies import (  # noqa: F401
+from gankeras.distribute.strategies import (
     STRATEGIES,
     get_strategy,
     num_replicas,

@@ -50,9 +50,7 @@ def get_strategy(name="default", devices=None):
         ValueError: for an unknown name, or a name the backend cannot run.
     """
     if name not in STRATEGIES:
-        raise ValueError(
-            f"`strategy` must be one of {STRATEGIES}. Received: strategy={name!r}"
-        )
+        raise ValueError(f"`strategy` must be one of {STRATEGIES}. Received: strategy={name!r}")
     backend = keras.backend.backend()
     factories = _FACTORIES.get(backend, {})
     if name not in factories:

@@ -29,17 +29,20 @@ image metrics; `sources` turns a GAN, a generator or a SavedModel into a
 `generate_fn`; `figures` draws the report's PNGs.
 """
 
-from gankeras.evaluation.class_coverage import class_coverage
-from gankeras.evaluation.class_coverage import class_histogram
-from gankeras.evaluation.classifier import DomainClassifier
-from gankeras.evaluation.classifier import build_domain_classifier
-from gankeras.evaluation.classifier import load_or_train_domain_classifier
-from gankeras.evaluation.classifier import train_domain_classifier
+from gankeras.evaluation.class_coverage import class_coverage, class_histogram
+from gankeras.evaluation.classifier import (
+    DomainClassifier,
+    build_domain_classifier,
+    load_or_train_domain_classifier,
+    train_domain_classifier,
+)
 from gankeras.evaluation.classifier_score import classifier_score
-from gankeras.evaluation.contrastive import ContrastiveAugmentation
-from gankeras.evaluation.contrastive import ContrastiveEncoder
-from gankeras.evaluation.contrastive import load_or_train_contrastive_encoder
-from gankeras.evaluation.contrastive import train_contrastive_encoder
+from gankeras.evaluation.contrastive import (
+    ContrastiveAugmentation,
+    ContrastiveEncoder,
+    load_or_train_contrastive_encoder,
+    train_contrastive_encoder,
+)
 from gankeras.evaluation.density_coverage import density_coverage
 from gankeras.evaluation.frechet import frechet_distance
 from gankeras.evaluation.inception import InceptionExtractor
@@ -47,6 +50,28 @@ from gankeras.evaluation.kernel_distance import kernel_distance
 from gankeras.evaluation.memorization import memorization
 from gankeras.evaluation.parzen import parzen_log_likelihood
 from gankeras.evaluation.precision_recall import precision_recall
-from gankeras.evaluation.report import EvaluationReport
-from gankeras.evaluation.report import evaluate_generator
-from gankeras.evaluation.report import evaluate_samples
+from gankeras.evaluation.report import EvaluationReport, evaluate_generator, evaluate_samples
+
+__all__ = [
+    "class_coverage",
+    "class_histogram",
+    "DomainClassifier",
+    "build_domain_classifier",
+    "load_or_train_domain_classifier",
+    "train_domain_classifier",
+    "classifier_score",
+    "ContrastiveAugmentation",
+    "ContrastiveEncoder",
+    "load_or_train_contrastive_encoder",
+    "train_contrastive_encoder",
+    "density_coverage",
+    "frechet_distance",
+    "InceptionExtractor",
+    "kernel_distance",
+    "memorization",
+    "parzen_log_likelihood",
+    "precision_recall",
+    "EvaluationReport",
+    "evaluate_generator",
+    "evaluate_samples",
+]

@@ -87,11 +87,7 @@ def check_images(images, name, reference_shape=None, min_count=1):
             f"(channels last). Received shape {images.shape}."
         )
     if reference_shape is not None and tuple(images.shape[1:]) != tuple(reference_shape):
-        what = (
-            "channels"
-            if tuple(images.shape[1:3]) == tuple(reference_shape[:2])
-            else "shape"
-        )
+        what = "channels" if tuple(images.shape[1:3]) == tuple(reference_shape[:2]) else "shape"
         raise ValueError(
             f"`{name}` has images of shape {tuple(images.shape[1:])} but the "
             f"reference (real data / classifier input) has shape "

@@ -39,10 +39,16 @@ def build_domain_classifier(image_shape, num_classes, feature_dim=128, seed=0):
     """
     init = lambda i: keras.initializers.HeNormal(seed=seed + i)  # noqa: E731
     images = keras.Input(tuple(image_shape), name="images")
-    x = keras.layers.Conv2D(32, 3, strides=2, padding="same", activation="relu", kernel_initializer=init(0))(images)
-    x = keras.layers.Conv2D(64, 3, strides=2, padding="same", activation="relu", kernel_initializer=init(1))(x)
+    x = keras.layers.Conv2D(
+        32, 3, strides=2, padding="same", activation="relu", kernel_initializer=init(0)
+    )(images)
+    x = keras.layers.Conv2D(
+        64, 3, strides=2, padding="same", activation="relu", kernel_initializer=init(1)
+    )(x)
     x = keras.layers.Flatten()(x)
-    features = keras.layers.Dense(feature_dim, activation="relu", kernel_initializer=init(2), name=FEATURES)(x)
+    features = keras.layers.Dense(
+        feature_dim, activation="relu", kernel_initializer=init(2), name=FEATURES
+    )(x)
     logits = keras.layers.Dense(num_classes, kernel_initializer=init(3), name=LOGITS)(features)
     return keras.Model(images, [features, logits], name="domain_classifier")
 

@@ -115,9 +115,14 @@ class ContrastiveAugmentation(keras.layers.Layer):
         zeros = ops.zeros_like(scale)
         transform = ops.concatenate(
             [
-                scale * sign, zeros, cx - scale * sign * cx + tx,
-                zeros, scale, cy - scale * cy + ty,
-                zeros, zeros,
+                scale * sign,
+                zeros,
+                cx - scale * sign * cx + tx,
+                zeros,
+                scale,
+                cy - scale * cy + ty,
+                zeros,
+                zeros,
             ],
             axis=1,
         )
@@ -126,7 +131,9 @@ class ContrastiveAugmentation(keras.layers.Layer):
         )
         # Colour: brightness and contrast around each view's mean.
         mean = ops.mean(x, axis=(1, 2, 3), keepdims=True)
-        contrast = ops.reshape(self._uniform(batch, 1 - self.contrast, 1 + self.contrast), (-1, 1, 1, 1))
+        contrast = ops.reshape(
+            self._uniform(batch, 1 - self.contrast, 1 + self.contrast), (-1, 1, 1, 1)
+        )
         bright = ops.reshape(self._uniform(batch, -self.brightness, self.brightness), (-1, 1, 1, 1))
         x = (x - mean) * contrast + mean + bright
         if channels == 3:
@@ -207,7 +214,11 @@ def build_contrastive_encoder(image_shape, width=32, seed=0):
     while side > 4:
         filters = width * 2 ** min(block, 2)
         x = keras.layers.Conv2D(
-            filters, 3, strides=2, padding="same", use_bias=False,
+            filters,
+            3,
+            strides=2,
+            padding="same",
+            use_bias=False,
             kernel_initializer=keras.initializers.HeNormal(seed=seed + block),
         )(x)
         x = keras.layers.BatchNormalization()(x)
@@ -250,8 +261,9 @@ class ContrastiveEncoder:
         return np.asarray(self.model.predict(images, batch_size=batch_size, verbose=0), np.float32)
 
 
-def train_contrastive_encoder(images, steps=300, batch_size=256, width=32, temperature=0.2,
-                              learning_rate=2e-3, seed=0):
+def train_contrastive_encoder(
+    images, steps=300, batch_size=256, width=32, temperature=0.2, learning_rate=2e-3, seed=0
+):
     """Trains a SimCLR encoder on unlabelled images (seeded).
 
     Args:
@@ -275,8 +287,14 @@ def train_contrastive_encoder(images, steps=300, batch_size=256, width=32, tempe
     encoder = build_contrastive_encoder(images.shape[1:], width=width, seed=seed)
     augment = ContrastiveAugmentation(seed=seed)
     head = [
-        keras.layers.Dense(4 * width, activation="relu", kernel_initializer=keras.initializers.HeNormal(seed=seed + 100)),
-        keras.layers.Dense(width * 2, kernel_initializer=keras.initializers.GlorotUniform(seed=seed + 101)),
+        keras.layers.Dense(
+            4 * width,
+            activation="relu",
+            kernel_initializer=keras.initializers.HeNormal(seed=seed + 100),
+        ),
+        keras.layers.Dense(
+            width * 2, kernel_initializer=keras.initializers.GlorotUniform(seed=seed + 101)
+        ),
     ]
     inputs = keras.Input(images.shape[1:])
     projections = []
@@ -297,19 +315,32 @@ def train_contrastive_encoder(images, steps=300, batch_size=256, width=32, tempe
     per_epoch = len(images) // batch_size
     rng = np.random.default_rng(seed)
     order = np.concatenate(
-        [rng.permutation(len(images))[: per_epoch * batch_size] for _ in range(-(-steps // per_epoch))]
+        [
+            rng.permutation(len(images))[: per_epoch * batch_size]
+            for _ in range(-(-steps // per_epoch))
+        ]
     )[: steps * batch_size]
     # Ten fits of a tenth of the steps each: the loss curve, 10 points.
     losses = []
     for chunk in np.array_split(np.arange(steps), min(10, steps)):
         rows = order[chunk[0] * batch_size : (chunk[-1] + 1) * batch_size]
         history = trainer.fit(
-            images[rows], np.zeros((len(rows), 1), np.float32),
-            batch_size=batch_size, epochs=1, shuffle=False, verbose=0,
+            images[rows],
+            np.zeros((len(rows), 1), np.float32),
+            batch_size=batch_size,
+            epochs=1,
+            shuffle=False,
+            verbose=0,
         )
         losses.append(float(history.history["loss"][-1]))
-    config = dict(steps=steps, batch_size=batch_size, width=width, temperature=temperature,
-                  learning_rate=learning_rate, seed=seed)
+    config = dict(
+        steps=steps,
+        batch_size=batch_size,
+        width=width,
+        temperature=temperature,
+        learning_rate=learning_rate,
+        seed=seed,
+    )
     result = ContrastiveEncoder(encoder, config=config)
     result.loss_history = losses
     return result
@@ -351,8 +382,7 @@ def load_or_train_contrastive_encoder(cache_dir, images, **training_kwargs):
     unknown = sorted(set(config) - set(DEFAULTS))
     if unknown:
         raise ValueError(
-            f"Unknown contrastive encoder settings {unknown}; expected some of "
-            f"{sorted(DEFAULTS)}."
+            f"Unknown contrastive encoder settings {unknown}; expected some of {sorted(DEFAULTS)}."
         )
     key = encoder_fingerprint(images, config)
     model_path = os.path.join(cache_dir, f"contrastive_encoder-{key}.keras")
@@ -369,7 +399,14 @@ def load_or_train_contrastive_encoder(cache_dir, images, **training_kwargs):
     encoder.model.save(model_path + ".tmp.keras")
     os.replace(model_path + ".tmp.keras", model_path)
     with open(info_path, "w") as f:
-        json.dump({"training": config, "num_images": int(len(images)),
-                   "image_shape": list(images.shape[1:]),
-                   "loss_history": encoder.loss_history}, f, indent=2)
+        json.dump(
+            {
+                "training": config,
+                "num_images": int(len(images)),
+                "image_shape": list(images.shape[1:]),
+                "loss_history": encoder.loss_history,
+            },
+            f,
+            indent=2,
+        )
     return encoder

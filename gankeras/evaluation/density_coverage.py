@@ -18,8 +18,7 @@ samples g_i and m real ones:
 
 import numpy as np
 
-from gankeras.evaluation import checks
-from gankeras.evaluation import neighbours
+from gankeras.evaluation import checks, neighbours
 
 
 def density_coverage(real_features, fake_features, k=5):

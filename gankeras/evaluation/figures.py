@@ -6,9 +6,9 @@ drawn here directly: a plain axis box, min/max tick labels, a legend.
 """
 
 import numpy as np
-from PIL import Image
-from PIL import ImageDraw
-from PIL import ImageFont
+from PIL import Image, ImageDraw, ImageFont
+
+from gankeras.data.pixels import to_pixels
 
 COLOURS = [(31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189)]
 
@@ -18,16 +18,17 @@ def image_grid(images, columns=8, padding=2):
     images = np.asarray(images, np.float32)
     if images.ndim != 4 or images.shape[-1] not in (1, 3):
         raise ValueError(
-            "Expected images [n, H, W, 1 or 3] in [-1, 1]. "
-            f"Received shape {images.shape}."
+            f"Expected images [n, H, W, 1 or 3] in [-1, 1]. Received shape {images.shape}."
         )
     if images.shape[-1] == 1:
         images = np.repeat(images, 3, axis=-1)
-    pixels = np.round((np.clip(images, -1.0, 1.0) + 1.0) * 127.5).astype(np.uint8)
+    pixels = to_pixels(images)
     n, h, w, _ = pixels.shape
     columns = max(1, min(int(columns), n))
     rows = -(-n // columns)
-    grid = np.full((rows * (h + padding) + padding, columns * (w + padding) + padding, 3), 255, np.uint8)
+    grid = np.full(
+        (rows * (h + padding) + padding, columns * (w + padding) + padding, 3), 255, np.uint8
+    )
     for i, image in enumerate(pixels):
         r, c = divmod(i, columns)
         top, left = padding + r * (h + padding), padding + c * (w + padding)
@@ -84,7 +85,9 @@ def save_bar_chart(path, series, categories, title="", width=640, height=360):
         draw.rectangle([right - 150, top + 5 + 14 * s, right - 140, top + 15 + 14 * s], fill=colour)
         draw.text((right - 135, top + 4 + 14 * s), name, fill="black", font=font)
     for i, category in enumerate(categories):
-        draw.text((left + i * slot + slot * 0.3, bottom + 5), str(category), fill="black", font=font)
+        draw.text(
+            (left + i * slot + slot * 0.3, bottom + 5), str(category), fill="black", font=font
+        )
     image.save(path)
 
 
@@ -127,6 +130,8 @@ def save_line_charts(path, panels, x_label="epochs", width=640, panel_height=240
                 draw.line(points, fill=colour, width=2)
             for x, y in points:
                 draw.ellipse([x - 2, y - 2, x + 2, y + 2], fill=colour)
-            draw.rectangle([right - 150, top + 5 + 14 * s, right - 140, top + 15 + 14 * s], fill=colour)
+            draw.rectangle(
+                [right - 150, top + 5 + 14 * s, right - 140, top + 15 + 14 * s], fill=colour
+            )
             draw.text((right - 135, top + 4 + 14 * s), name, fill="black", font=font)
     image.save(path)

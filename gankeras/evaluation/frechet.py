@@ -55,9 +55,7 @@ def frechet_distance_from_statistics(mu1, sigma1, mu2, sigma2):
             f"{sigma1.shape} and {sigma2.shape}."
         )
     mean_term = float(np.sum(np.square(mu1 - mu2)))
-    cov_term = float(np.trace(sigma1) + np.trace(sigma2)) - 2.0 * trace_sqrt_product(
-        sigma1, sigma2
-    )
+    cov_term = float(np.trace(sigma1) + np.trace(sigma2)) - 2.0 * trace_sqrt_product(sigma1, sigma2)
     return max(mean_term + cov_term, 0.0)
 
 
@@ -89,6 +87,4 @@ def frechet_distance(real_features, fake_features):
                 "to be full rank, and the distance would be meaningless. Use "
                 "more samples (thousands, to keep FD's bias small)."
             )
-    return frechet_distance_from_statistics(
-        *gaussian_statistics(real), *gaussian_statistics(fake)
-    )
+    return frechet_distance_from_statistics(*gaussian_statistics(real), *gaussian_statistics(fake))

@@ -53,7 +53,9 @@ def _has_top(path):
     found = []
     try:
         with h5py.File(path, "r") as f:
-            f.visititems(lambda name, item: found.append(getattr(item, "shape", None) == (FEATURE_DIM, 1000)))
+            f.visititems(
+                lambda name, item: found.append(getattr(item, "shape", None) == (FEATURE_DIM, 1000))
+            )
     except OSError as error:
         raise ValueError(
             f"--inception_weights {path!r} is not an HDF5 weights file ({error}); expected "
@@ -65,8 +67,10 @@ def _has_top(path):
 def _network(include_top, weights=None):
     """InceptionV3 (logits, no softmax, when `include_top`; else avg-pooled)."""
     return keras.applications.InceptionV3(
-        weights=weights, include_top=include_top,
-        pooling=None if include_top else "avg", classifier_activation=None,
+        weights=weights,
+        include_top=include_top,
+        pooling=None if include_top else "avg",
+        classifier_activation=None,
     )
 
 
@@ -147,8 +151,12 @@ class InceptionExtractor:
                 f"{str(failure)[:300]}"
             ) from failure
         for warning in caught:
-            warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
-        return cls(_wrap(net, include_top), fingerprint=_file_digest(weights), batch_size=batch_size)
+            warnings.warn_explicit(
+                warning.message, warning.category, warning.filename, warning.lineno
+            )
+        return cls(
+            _wrap(net, include_top), fingerprint=_file_digest(weights), batch_size=batch_size
+        )
 
     def preprocess(self, images):
         """float `[n, H, W, C]` in [-1, 1], C in {1, 3} -> `[n, 299, 299, 3]`."""
@@ -176,7 +184,9 @@ class InceptionExtractor:
             count = len(batch)
             # Every batch padded to batch_size: one compiled shape.
             if count < self.batch_size:
-                batch = np.concatenate([batch, np.repeat(batch[-1:], self.batch_size - count, axis=0)])
+                batch = np.concatenate(
+                    [batch, np.repeat(batch[-1:], self.batch_size - count, axis=0)]
+                )
             outputs = self.model.predict_on_batch(ops.convert_to_numpy(self.preprocess(batch)))
             outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
             features.append(np.asarray(outputs[0], np.float32)[:count])

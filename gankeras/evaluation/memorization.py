@@ -15,8 +15,7 @@ the same distance for held-out real images, which the model never saw:
 
 import numpy as np
 
-from gankeras.evaluation import checks
-from gankeras.evaluation import neighbours
+from gankeras.evaluation import checks, neighbours
 
 
 def memorization(samples, train, held_out):

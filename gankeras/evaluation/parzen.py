@@ -14,8 +14,7 @@ reported because it is the historical baseline, not because it is reliable.
 
 import numpy as np
 
-from gankeras.evaluation import checks
-from gankeras.evaluation import neighbours
+from gankeras.evaluation import checks, neighbours
 
 DEFAULT_SIGMAS = tuple(np.logspace(-1.0, 0.0, 10))
 
@@ -40,9 +39,7 @@ def _log_likelihoods(queries, centres, sigmas):
         for i, sigma in enumerate(sigmas):
             scale = np.float32(-1.0 / (2.0 * sigma**2))
             total = np.exp(d2 * scale).sum(axis=1, dtype=np.float64)
-            out[i, start : start + len(d2)] = (
-                nearest * float(scale) + np.log(total) - log_norm[i]
-            )
+            out[i, start : start + len(d2)] = nearest * float(scale) + np.log(total) - log_norm[i]
     return out
 
 
@@ -71,9 +68,7 @@ def parzen_log_likelihood(samples, validation, test, sigmas=DEFAULT_SIGMAS):
     checks.check_same_dim(samples, test, "samples", "test")
     sigmas = np.asarray(sigmas, np.float64).reshape(-1)
     if sigmas.size == 0 or np.any(sigmas <= 0):
-        raise ValueError(
-            f"`sigmas` must be positive bandwidths. Received {sigmas.tolist()}."
-        )
+        raise ValueError(f"`sigmas` must be positive bandwidths. Received {sigmas.tolist()}.")
     validation_ll = _log_likelihoods(validation, samples, sigmas).mean(axis=1)
     sigma = float(sigmas[int(np.argmax(validation_ll))])
     test_ll = _log_likelihoods(test, samples, [sigma])[0]

@@ -11,8 +11,7 @@ generated samples.
   a collapsed generator's balls have radius ~0, so recall ~0).
 """
 
-from gankeras.evaluation import checks
-from gankeras.evaluation import neighbours
+from gankeras.evaluation import checks, neighbours
 
 
 def precision_recall(real_features, fake_features, k=3):

@@ -21,9 +21,7 @@ def fixed_gaussian_generator(mean, std):
     generator = keras.Sequential(
         [keras.Input((1,)), keras.layers.Dense(1, name="affine")], name="fixed_generator"
     )
-    generator.layers[0].set_weights(
-        [np.array([[std]], np.float32), np.array([mean], np.float32)]
-    )
+    generator.layers[0].set_weights([np.array([[std]], np.float32), np.array([mean], np.float32)])
     return generator
 
 
@@ -33,7 +31,9 @@ def mlp_discriminator(hidden=32, depth=2, activation="tanh", seed=0):
     layers = [keras.Input((1,))]
     for i in range(depth):
         layers.append(
-            keras.layers.Dense(hidden, activation=activation, kernel_initializer=init, name=f"hidden_{i}")
+            keras.layers.Dense(
+                hidden, activation=activation, kernel_initializer=init, name=f"hidden_{i}"
+            )
         )
         init = keras.initializers.GlorotUniform(seed=seed + i + 1)
     layers.append(keras.layers.Dense(1, kernel_initializer=init, name="logits"))

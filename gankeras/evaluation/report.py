@@ -34,15 +34,13 @@ import dataclasses
 import numpy as np
 
 from gankeras.evaluation import checks
-from gankeras.evaluation.class_coverage import class_coverage
-from gankeras.evaluation.class_coverage import class_histogram
+from gankeras.evaluation.class_coverage import class_coverage, class_histogram
 from gankeras.evaluation.classifier_score import classifier_score
 from gankeras.evaluation.density_coverage import density_coverage
 from gankeras.evaluation.frechet import frechet_distance
 from gankeras.evaluation.kernel_distance import kernel_distance
 from gankeras.evaluation.memorization import memorization
-from gankeras.evaluation.parzen import DEFAULT_SIGMAS
-from gankeras.evaluation.parzen import parzen_log_likelihood
+from gankeras.evaluation.parzen import DEFAULT_SIGMAS, parzen_log_likelihood
 from gankeras.evaluation.precision_recall import precision_recall
 
 
@@ -76,13 +74,20 @@ class EvaluationReport:
 
 # The distance metrics every extractor reports (the label-free one too).
 DISTANCE_METRICS = (
-    "frechet_distance", "kernel_distance", "precision", "recall", "density", "coverage",
+    "frechet_distance",
+    "kernel_distance",
+    "precision",
+    "recall",
+    "density",
+    "coverage",
 )
 # Only from a classifier's logits (labelled data).
 CLASS_METRICS = ("classifier_score", "real_classifier_score", "classes_covered", "class_kl")
 # Pixel space, every dataset.
 PIXEL_METRICS = (
-    "parzen_log_likelihood", "memorization_ratio", "copied_fraction",
+    "parzen_log_likelihood",
+    "memorization_ratio",
+    "copied_fraction",
 )
 
 
@@ -121,7 +126,9 @@ def distance_metrics(real_features, fake_features, k=3, density_k=5, kid_block_s
         (None with a single KID block).
     """
     metrics = {"frechet_distance": frechet_distance(real_features, fake_features)}
-    metrics.update(_kid_precision_density(real_features, fake_features, k, density_k, kid_block_size))
+    metrics.update(
+        _kid_precision_density(real_features, fake_features, k, density_k, kid_block_size)
+    )
     return metrics
 
 

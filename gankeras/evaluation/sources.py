@@ -117,8 +117,7 @@ def load_generate_fn(path, num_classes=None, use_ema=True):
         return from_saved_model(path, num_classes=num_classes)
     if not path.endswith(".keras") or not os.path.exists(path):
         raise ValueError(
-            f"Expected an existing .keras model file or a SavedModel "
-            f"directory. Received: {path!r}"
+            f"Expected an existing .keras model file or a SavedModel directory. Received: {path!r}"
         )
     # compile=True (the default) restores a compiled GAN's optimizers, and
     # with them the generator's EMA weights.

@@ -16,9 +16,7 @@ These are the reference values the trained probes of
 """
 
 import numpy as np
-from scipy import integrate
-from scipy import special
-from scipy import stats
+from scipy import integrate, special, stats
 
 
 class GaussianMixture1D:
@@ -86,6 +84,7 @@ def optimal_discriminator(p, p_g, x):
 
 def jensen_shannon_divergence(p, p_g):
     """JSD(p, p_g) in nats, in [0, log 2], by adaptive quadrature."""
+
     def integrand(x):
         a, b = p.pdf(x), p_g.pdf(x)
         m = 0.5 * (a + b)

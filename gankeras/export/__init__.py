@@ -7,13 +7,16 @@ signature (latents -> float images), a `generate_from_seeds` signature
 `gankeras.latents_from_seeds`) and TF Serving warm-up requests.
 """
 
-from gankeras.export.saved_model import LATENT_SIGNATURE  # noqa: F401
-from gankeras.export.saved_model import SEEDS_SIGNATURE  # noqa: F401
-from gankeras.export.saved_model import ExportedModel  # noqa: F401
-from gankeras.export.saved_model import export_generator  # noqa: F401
-from gankeras.export.saved_model import write_archive  # noqa: F401
-from gankeras.export.versions import VersionExistsError  # noqa: F401
-from gankeras.export.versions import existing_versions  # noqa: F401
-from gankeras.export.versions import next_version  # noqa: F401
-from gankeras.export.warmup import read_warmup_requests  # noqa: F401
-
+from gankeras.export.saved_model import (
+    LATENT_SIGNATURE,
+    SEEDS_SIGNATURE,
+    ExportedModel,
+    export_generator,
+    write_archive,
+)
+from gankeras.export.versions import (
+    VersionExistsError,
+    existing_versions,
+    next_version,
+)
+from gankeras.export.warmup import read_warmup_requests

@@ -42,8 +42,7 @@ def main(argv=None):
 
     if keras.backend.backend() != "tensorflow":
         parser.error(
-            "needs KERAS_BACKEND=tensorflow; received "
-            f"KERAS_BACKEND={keras.backend.backend()}"
+            f"needs KERAS_BACKEND=tensorflow; received KERAS_BACKEND={keras.backend.backend()}"
         )
     generator = saved_model.load_generator_file(args.generator, args.import_module)
     if args.export_dir is not None:

@@ -47,8 +47,7 @@ import tempfile
 
 import keras
 
-from gankeras.export import versions
-from gankeras.export import warmup
+from gankeras.export import versions, warmup
 
 SEEDS_SIGNATURE = "generate_from_seeds"
 TRUNCATED_SIGNATURE = "generate_from_seeds_truncated"
@@ -140,9 +139,16 @@ def export_generator(
                 version = versions.next_version(model_dir)
             reused = False
             _write_version(
-                generator, ema_context, model_dir, version, model_name, latent_dim,
-                (num_classes or 1) if conditional else None, warmup_batch_sizes,
-                extra_assets, fingerprint,
+                generator,
+                ema_context,
+                model_dir,
+                version,
+                model_name,
+                latent_dim,
+                (num_classes or 1) if conditional else None,
+                warmup_batch_sizes,
+                extra_assets,
+                fingerprint,
             )
     return ExportedModel(
         path=os.path.join(model_dir, str(version)),
@@ -155,8 +161,18 @@ def export_generator(
     )
 
 
-def _write_version(generator, ema_context, model_dir, version, model_name, latent_dim,
-                   warmup_classes, warmup_batch_sizes, extra_assets, fingerprint):
+def _write_version(
+    generator,
+    ema_context,
+    model_dir,
+    version,
+    model_name,
+    latent_dim,
+    warmup_classes,
+    warmup_batch_sizes,
+    extra_assets,
+    fingerprint,
+):
     """Writes version `version` atomically (see `versions.atomic_version_dir`)."""
     with versions.atomic_version_dir(model_dir, version) as temp_dir:
         with ema_context():

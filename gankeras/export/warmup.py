@@ -30,9 +30,7 @@ def warmup_requests(model_name, latent_dim, num_classes=None, batch_sizes=(1, 8,
     Returns:
         list of `PredictionLog` protos (3 per batch size).
     """
-    from tensorflow_serving.apis import model_pb2
-    from tensorflow_serving.apis import predict_pb2
-    from tensorflow_serving.apis import prediction_log_pb2
+    from tensorflow_serving.apis import model_pb2, predict_pb2, prediction_log_pb2
 
     logs = []
     for batch in batch_sizes:
@@ -49,9 +47,7 @@ def warmup_requests(model_name, latent_dim, num_classes=None, batch_sizes=(1, 8,
             if num_classes is not None:
                 inputs["labels"] = (np.arange(batch) % num_classes).astype(np.int32)
             request = predict_pb2.PredictRequest(
-                model_spec=model_pb2.ModelSpec(
-                    name=model_name, signature_name=signature
-                )
+                model_spec=model_pb2.ModelSpec(name=model_name, signature_name=signature)
             )
             for key, value in inputs.items():
                 request.inputs[key].CopyFrom(tf.make_tensor_proto(value))

@@ -101,8 +101,7 @@ F_DIVERGENCES = {
 def _check_divergence(divergence):
     if divergence not in F_DIVERGENCES:
         raise ValueError(
-            f"Unknown f-divergence {divergence!r}. Expected one of "
-            f"{sorted(F_DIVERGENCES)}."
+            f"Unknown f-divergence {divergence!r}. Expected one of {sorted(F_DIVERGENCES)}."
         )
     return F_DIVERGENCES[divergence]
 

@@ -27,8 +27,6 @@ import json
 import math
 import os
 
-import numpy as np
-
 from pipelines.components import example_gen
 from pipelines.framework import Component, PipelineError
 
@@ -43,8 +41,17 @@ BLESSING_METRICS = {
 }
 
 
-def make_evaluator(model, examples, num_samples, metric, threshold, model_dir, cache_dir,
-                   inception_weights=None, encoder_steps=None):
+def make_evaluator(
+    model,
+    examples,
+    num_samples,
+    metric,
+    threshold,
+    model_dir,
+    cache_dir,
+    inception_weights=None,
+    encoder_steps=None,
+):
     """The Evaluator component.
 
     Args:
@@ -68,8 +75,12 @@ def make_evaluator(model, examples, num_samples, metric, threshold, model_dir, c
         inputs={"model": model, "examples": examples},
         outputs=("evaluation", "blessing"),
         parameters=dict(
-            metric=metric, threshold=threshold, num_samples=num_samples, cache_dir=cache_dir,
-            inception_weights=inception_weights, encoder_steps=encoder_steps,
+            metric=metric,
+            threshold=threshold,
+            num_samples=num_samples,
+            cache_dir=cache_dir,
+            inception_weights=inception_weights,
+            encoder_steps=encoder_steps,
         ),
         resolvers={
             "baseline": lambda inputs: read_baseline(
@@ -162,18 +173,23 @@ def evaluation_metrics(inputs, p):
     import keras
 
     from gankeras import evaluation
+    from gankeras.data.pixels import to_model_range
     from gankeras.evaluation import report as report_lib
     from gankeras.evaluation import sources
 
     inception_weights = p.get("inception_weights")
     count = int(p["num_samples"])
-    test_images, test_labels, _ = example_gen.load_examples(inputs["examples"], "test", limit=TEST_COUNT)
+    test_images, test_labels, _ = example_gen.load_examples(
+        inputs["examples"], "test", limit=TEST_COUNT
+    )
     train_count = CLASSIFIER_TRAIN_COUNT if test_labels is not None else ENCODER_TRAIN_COUNT
     images, labels, stats = example_gen.load_examples(
         inputs["examples"], "train", limit=max(count, train_count)
     )
     labelled = labels is not None and test_labels is not None
-    available = report_lib.metric_names(labelled, inception=bool(inception_weights), inception_logits=True)
+    available = report_lib.metric_names(
+        labelled, inception=bool(inception_weights), inception_logits=True
+    )
     if p["metric"] not in available:
         shown = [name for name in available if name in BLESSING_METRICS] or available
         raise PipelineError(
@@ -196,7 +212,7 @@ def evaluation_metrics(inputs, p):
     with open(inputs["model"].path("model_info.json")) as f:
         model_info = json.load(f)
     generator = keras.saving.load_model(inputs["model"].path("generator.keras"), compile=False)
-    to_float = lambda x: x.astype(np.float32) / 127.5 - 1.0  # noqa: E731
+    to_float = to_model_range
     try:
         if labelled:
             extractor = evaluation.load_or_train_domain_classifier(
@@ -242,7 +258,9 @@ def run_evaluator(inputs, outputs, p):
         f.write("passed: threshold and baseline\n" if blessed else "\n".join(reasons) + "\n")
     shown = tuple(BLESSING_METRICS)
     print("  " + ", ".join(f"{k}={metrics[k]:.4g}" for k in shown if k in metrics))
-    print(f"  {p['metric']} = {value:.4g} -> {name}" + ("" if blessed else f" ({'; '.join(reasons)})"))
+    print(
+        f"  {p['metric']} = {value:.4g} -> {name}" + ("" if blessed else f" ({'; '.join(reasons)})")
+    )
     return dict(record, blessed=blessed, reasons=reasons)
 
 

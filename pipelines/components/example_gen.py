@@ -47,10 +47,20 @@ SHARD_BYTES = 64 << 20
 STATS_FILE, SKIPPED_FILE = "stats.json", "skipped.json"
 
 
-def make_example_gen(dataset=None, idx_dir=None, image_dir=None, tfds_data_dir=None,
-                     num_examples=None, image_size=None, channels=None, background="white",
-                     upscale_small_images=True, strict_images=False, labels_from_folders=False,
-                     workers=None):
+def make_example_gen(
+    dataset=None,
+    idx_dir=None,
+    image_dir=None,
+    tfds_data_dir=None,
+    num_examples=None,
+    image_size=None,
+    channels=None,
+    background="white",
+    upscale_small_images=True,
+    strict_images=False,
+    labels_from_folders=False,
+    workers=None,
+):
     """The ExampleGen component.
 
     Args:
@@ -147,16 +157,28 @@ def run_example_gen(inputs, outputs, parameters):
         for writer in writers.values():
             writer.close()
     for other in source.others:
-        skipped.append({"file": other, "reason": "not an image file extension "
-                        f"(expected one of {', '.join(decoding.IMAGE_EXTENSIONS)})"})
+        skipped.append(
+            {
+                "file": other,
+                "reason": "not an image file extension "
+                f"(expected one of {', '.join(decoding.IMAGE_EXTENSIONS)})",
+            }
+        )
     train, test = stats["train"], stats["test"]
     if train.count == 0:
         reasons = collections.Counter(s["reason"].split(" (")[0] for s in skipped)
         raise PipelineError(
             f"ExampleGen could not read the dataset: {source.description} holds no usable "
-            "image" + (f" ({len(skipped)} files skipped: " + ", ".join(
-                f"{n} {r}" for r, n in reasons.most_common(3)) + "; e.g. "
-                + skipped[0]["file"] + ")" if skipped else "")
+            "image"
+            + (
+                f" ({len(skipped)} files skipped: "
+                + ", ".join(f"{n} {r}" for r, n in reasons.most_common(3))
+                + "; e.g. "
+                + skipped[0]["file"]
+                + ")"
+                if skipped
+                else ""
+            )
             + ". Expected readable PNG, JPEG, WebP, BMP or GIF files, a TFDS image dataset or "
             "MNIST-format IDX files."
         )
@@ -194,15 +216,32 @@ def run_example_gen(inputs, outputs, parameters):
     )
     with open(out.path(STATS_FILE), "w") as f:
         json.dump(result, f, indent=2)
-    print(f"  {result['count']} training + {result['test_count']} held-out images "
-          f"{tuple(shape)} from {source.description}" + (f", {len(skipped)} files skipped "
-                                                       f"(listed in {out.path(SKIPPED_FILE)})"
-                                                       if skipped else ""))
+    print(
+        f"  {result['count']} training + {result['test_count']} held-out images "
+        f"{tuple(shape)} from {source.description}"
+        + (
+            f", {len(skipped)} files skipped (listed in {out.path(SKIPPED_FILE)})"
+            if skipped
+            else ""
+        )
+    )
     if result["upscaled"]:
-        print(f"  {result['upscaled']} images were smaller than {shape[0]}x{shape[1]} and "
-              "upscaled (--noupscale_small_images skips them)")
-    return {k: result[k] for k in ("source", "count", "test_count", "image_shape",
-                                   "num_classes", "skipped", "upscaled")}
+        print(
+            f"  {result['upscaled']} images were smaller than {shape[0]}x{shape[1]} and "
+            "upscaled (--noupscale_small_images skips them)"
+        )
+    return {
+        k: result[k]
+        for k in (
+            "source",
+            "count",
+            "test_count",
+            "image_shape",
+            "num_classes",
+            "skipped",
+            "upscaled",
+        )
+    }
 
 
 def _top(counter, n=20):
@@ -338,13 +377,20 @@ class _FolderSource(_Source):
         try:
             listing = data.folder.list_image_folder(directory)
         except FileNotFoundError as error:
-            raise PipelineError(f"ExampleGen could not read the dataset: {error} "
-                                "Expected --image_dir to be a folder of image files.") from None
+            raise PipelineError(
+                f"ExampleGen could not read the dataset: {error} "
+                "Expected --image_dir to be a folder of image files."
+            ) from None
         self.paths, self.others = listing.images, listing.others
         if not self.paths:
-            held = "it is empty" if not self.others else (
-                f"it holds {len(self.others)} files without an image extension, e.g. "
-                f"{self.others[0]}")
+            held = (
+                "it is empty"
+                if not self.others
+                else (
+                    f"it holds {len(self.others)} files without an image extension, e.g. "
+                    f"{self.others[0]}"
+                )
+            )
             raise PipelineError(
                 f"ExampleGen could not read the dataset: no image files in {directory}: {held}. "
                 f"Expected files ending in {', '.join(data.folder.IMAGE_EXTENSIONS)} (searched "
@@ -367,8 +413,11 @@ class _FolderSource(_Source):
 
         size = self.resolve_size(None)
         decoded = data.folder.iter_decoded(
-            self.paths, image_size=size, channels=self.p["channels"],
-            background=self.p["background_rgb"], upscale=self.p["upscale_small_images"],
+            self.paths,
+            image_size=size,
+            channels=self.p["channels"],
+            background=self.p["background_rgb"],
+            upscale=self.p["upscale_small_images"],
             workers=self.p.get("workers"),
         )
         yield from self.limited(
@@ -387,8 +436,9 @@ class _ArraySource(_Source):
 
         name = f"{self.description} {split} #{index}"
         try:
-            return decoding.prepare_array(array, size, self.p["channels"],
-                                          self.p["upscale_small_images"], name=name)
+            return decoding.prepare_array(
+                array, size, self.p["channels"], self.p["upscale_small_images"], name=name
+            )
         except decoding.UnusableImage as error:
             return error.reason
 
@@ -470,8 +520,9 @@ class _TFDSSource(_ArraySource):
         has_test = "test" in self.splits
 
         def stream(split_name, fixed_split):
-            examples = tfds_source.iter_tfds(name, split_name, data_dir, self.image_key,
-                                             self.label_key)
+            examples = tfds_source.iter_tfds(
+                name, split_name, data_dir, self.image_key, self.label_key
+            )
             for index, (image, label) in enumerate(examples):
                 split = fixed_split or self.split_of(index)
                 yield split, (None, label), self.prepared(split, index, image, size)
@@ -481,8 +532,9 @@ class _TFDSSource(_ArraySource):
             yield from stream("test", "test")
 
 
-def write_examples(directory, images, labels=None, test_images=None, test_labels=None,
-                   source="arrays"):
+def write_examples(
+    directory, images, labels=None, test_images=None, test_labels=None, source="arrays"
+):
     """Writes in-memory arrays as an `examples` artifact (shards + stats.json)
     in the layout ExampleGen writes: for tests and for data already in memory.
 
@@ -497,8 +549,11 @@ def write_examples(directory, images, labels=None, test_images=None, test_labels
         The stats dict written.
     """
     images = np.asarray(images, np.uint8)
-    test_images = (np.zeros((0,) + images.shape[1:], np.uint8) if test_images is None
-                   else np.asarray(test_images, np.uint8))
+    test_images = (
+        np.zeros((0,) + images.shape[1:], np.uint8)
+        if test_images is None
+        else np.asarray(test_images, np.uint8)
+    )
     splits = {"train": (images, labels), "test": (test_images, test_labels)}
     names = {}
     for split, (split_images, split_labels) in splits.items():
@@ -511,9 +566,13 @@ def write_examples(directory, images, labels=None, test_images=None, test_labels
         names[split] = writer.names
     labelled = labels is not None
     stats = dict(
-        source=source, count=int(len(images)), test_count=int(len(test_images)),
-        image_shape=list(images.shape[1:]), channels=int(images.shape[-1]),
-        num_classes=int(np.max(labels)) + 1 if labelled else None, labelled=labelled,
+        source=source,
+        count=int(len(images)),
+        test_count=int(len(test_images)),
+        image_shape=list(images.shape[1:]),
+        channels=int(images.shape[-1]),
+        num_classes=int(np.max(labels)) + 1 if labelled else None,
+        labelled=labelled,
         shards=names,
     )
     with open(os.path.join(directory, STATS_FILE), "w") as f:
@@ -537,16 +596,19 @@ def _records(artifact, split, stats, with_labels):
 
     height, width, channels = stats["image_shape"]
     files = [artifact.path(name) for name in stats["shards"][split]]
-    spec = {"image": tf.io.FixedLenFeature([], tf.string),
-            "shape": tf.io.FixedLenFeature([3], tf.int64)}
+    spec = {
+        "image": tf.io.FixedLenFeature([], tf.string),
+        "shape": tf.io.FixedLenFeature([3], tf.int64),
+    }
     if with_labels:
         spec["label"] = tf.io.FixedLenFeature([], tf.int64)
 
     def parse(record):
         example = tf.io.parse_single_example(record, spec)
         image = tf.reshape(tf.io.decode_raw(example["image"], tf.uint8), example["shape"])
-        image = tf.ensure_shape(tf.broadcast_to(image, [height, width, channels]),
-                                [height, width, channels])
+        image = tf.ensure_shape(
+            tf.broadcast_to(image, [height, width, channels]), [height, width, channels]
+        )
         if with_labels:
             return image, tf.cast(example["label"], tf.int32)
         return image
@@ -640,7 +702,8 @@ def _tree_fingerprint(directory):
                 stat = os.stat(path)
             except OSError:
                 continue
-            digest.update(f"{os.path.relpath(path, directory)}\0{stat.st_size}\0"
-                          f"{stat.st_mtime_ns}\n".encode())
+            digest.update(
+                f"{os.path.relpath(path, directory)}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode()
+            )
             count += 1
     return {"files": count, "sha256": digest.hexdigest()}

@@ -49,9 +49,7 @@ def run_pusher(inputs, outputs, p):
     if not evaluator.is_blessed(inputs["blessing"]):
         print("  not blessed: nothing pushed")
     else:
-        generator = keras.saving.load_model(
-            inputs["model"].path("generator.keras"), compile=False
-        )
+        generator = keras.saving.load_model(inputs["model"].path("generator.keras"), compile=False)
         with open(inputs["model"].path("model_info.json")) as f:
             model_info = json.load(f)
         with open(inputs["evaluation"].path("metrics.json")) as f:
@@ -68,12 +66,17 @@ def run_pusher(inputs, outputs, p):
             fingerprint=fingerprint,
         )
         record = dict(
-            pushed=True, version=exported.version, path=exported.path,
-            fingerprint=fingerprint, already_pushed=exported.reused,
+            pushed=True,
+            version=exported.version,
+            path=exported.path,
+            fingerprint=fingerprint,
+            already_pushed=exported.reused,
         )
         if exported.reused:
-            print(f"  already pushed as version {exported.version} ({exported.path}): "
-                  "the same model is not pushed twice")
+            print(
+                f"  already pushed as version {exported.version} ({exported.path}): "
+                "the same model is not pushed twice"
+            )
         else:
             print(f"  pushed version {exported.version} to {exported.path}")
     with open(outputs["pushed_model"].path("push.json"), "w") as f:

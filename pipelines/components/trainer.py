@@ -148,9 +148,7 @@ def _build_gan(p, image_shape, num_classes):
         )
     except ValueError as error:
         raise PipelineError(f"Cannot build --architecture={name}: {error}") from error
-    replay = (
-        gankeras.ReplayBuffer(capacity=p["replay_buffer"]) if p["replay_buffer"] else None
-    )
+    replay = gankeras.ReplayBuffer(capacity=p["replay_buffer"]) if p["replay_buffer"] else None
     augment = gankeras.augment.get(
         p["augment"], **({"target": p["ada_target"]} if p["augment"] == "ada" else {})
     )
@@ -266,21 +264,35 @@ def _train(inputs, outputs, p, stats):
     # The whole history, also of epochs trained before a resume: it is kept
     # with the checkpoints (the last epoch always gets one).
     history = callbacks.read_history(checkpoint_dir, p["epochs"])
-    best = callbacks.quality.read_best(quality_dir(model_dir)) if p.get("quality_every_n_epochs") else None
+    best = (
+        callbacks.quality.read_best(quality_dir(model_dir))
+        if p.get("quality_every_n_epochs")
+        else None
+    )
     if best is not None:
         # The best generator Quality kept (saved with its EMA weights).
         import shutil
 
-        shutil.copyfile(os.path.join(quality_dir(model_dir), "best.keras"),
-                        os.path.join(model_dir, "generator.keras"))
+        shutil.copyfile(
+            os.path.join(quality_dir(model_dir), "best.keras"),
+            os.path.join(model_dir, "generator.keras"),
+        )
     else:
         with gan.ema_weights():
             gan.generator.save(os.path.join(model_dir, "generator.keras"))
     with open(os.path.join(model_dir, "history.json"), "w") as f:
         json.dump(history, f, indent=2)
     with open(os.path.join(model_dir, "model_info.json"), "w") as f:
-        json.dump(dict(latent_dim=gan.latent_dim, num_classes=gan.num_classes,
-                       image_shape=list(gan.image_shape), ema=gan.has_ema), f, indent=2)
+        json.dump(
+            dict(
+                latent_dim=gan.latent_dim,
+                num_classes=gan.num_classes,
+                image_shape=list(gan.image_shape),
+                ema=gan.has_ema,
+            ),
+            f,
+            indent=2,
+        )
     grids = sorted(n for n in os.listdir(samples_dir) if n.startswith("fakes"))
     return {
         "epochs": p["epochs"],
@@ -300,13 +312,14 @@ def monitoring_callbacks(examples, p, gan, model_dir, initial_epoch):
     """`[Quality, GANTensorBoard]`, each when its parameter asks for it
     (`quality_every_n_epochs` > 0, `tensorboard`)."""
     from gankeras import callbacks
+    from gankeras.data.pixels import to_model_range
 
     every = p.get("quality_every_n_epochs") or 0
     if not every and not p.get("tensorboard"):
         return []
     count = max(QUALITY_REAL_IMAGES if every else 0, TENSORBOARD_REAL_IMAGES)
     images, labels, _ = example_gen.load_examples(examples, "train", limit=count)
-    real = images.astype(np.float32) / 127.5 - 1.0
+    real = to_model_range(images)
     found = []
     if every:
         from gankeras.evaluation import contrastive
@@ -316,17 +329,26 @@ def monitoring_callbacks(examples, p, gan, model_dir, initial_epoch):
         encoder = contrastive.ContrastiveEncoder(
             contrastive.build_contrastive_encoder(tuple(gan.image_shape), seed=p["seed"])
         )
-        found.append(callbacks.Quality(
-            encoder.features, real, every_n_epochs=every,
-            num_samples=p.get("quality_samples") or 256, seed=p["seed"],
-            directory=quality_dir(model_dir), use_ema=p["ema"], resume=initial_epoch > 0,
-        ))
+        found.append(
+            callbacks.Quality(
+                encoder.features,
+                real,
+                every_n_epochs=every,
+                num_samples=p.get("quality_samples") or 256,
+                seed=p["seed"],
+                directory=quality_dir(model_dir),
+                use_ema=p["ema"],
+                resume=initial_epoch > 0,
+            )
+        )
     if p.get("tensorboard"):
         conditional = gan.conditional and labels is not None
-        found.append(callbacks.GANTensorBoard(
-            os.path.join(model_dir, "tensorboard"),
-            labels=(np.arange(16) % gan.num_classes) if conditional else None,
-            real_images=real[:TENSORBOARD_REAL_IMAGES],
-            real_labels=labels[:TENSORBOARD_REAL_IMAGES] if conditional else None,
-        ))
+        found.append(
+            callbacks.GANTensorBoard(
+                os.path.join(model_dir, "tensorboard"),
+                labels=(np.arange(16) % gan.num_classes) if conditional else None,
+                real_images=real[:TENSORBOARD_REAL_IMAGES],
+                real_labels=labels[:TENSORBOARD_REAL_IMAGES] if conditional else None,
+            )
+        )
     return found

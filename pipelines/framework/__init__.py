@@ -18,8 +18,8 @@ Why not TFX itself: it is not installable next to Keras 3 / TF 2.21 here
 is all the pipeline needs.
 """
 
-from pipelines.framework.artifact import Artifact  # noqa: F401
-from pipelines.framework.component import Channel, Component  # noqa: F401
-from pipelines.framework.runner import ExecutionRecord, LocalRunner  # noqa: F401
-from pipelines.framework.errors import PipelineError  # noqa: F401
-from pipelines.framework.lock import LockHeldError, RunLock  # noqa: F401
+from pipelines.framework.artifact import Artifact
+from pipelines.framework.component import Channel, Component
+from pipelines.framework.errors import PipelineError
+from pipelines.framework.lock import LockHeldError, RunLock
+from pipelines.framework.runner import ExecutionRecord, LocalRunner

@@ -52,7 +52,5 @@ class Component:
     def output(self, name):
         """The `Channel` of output `name`, to wire into a downstream input."""
         if name not in self.outputs:
-            raise KeyError(
-                f"{self.name} has no output {name!r}; it has {list(self.outputs)}."
-            )
+            raise KeyError(f"{self.name} has no output {name!r}; it has {list(self.outputs)}.")
         return Channel(self.name, name)

@@ -82,7 +82,7 @@ def source_digest(roots):
     return digest.hexdigest()
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _cached_digest(roots):
     return source_digest(roots)
 
@@ -257,8 +257,15 @@ class LocalRunner:
             raise
         self.log(f"[{component.name}] done in {record['seconds']:.1f}s")
         return ExecutionRecord(
-            component.name, run_id, key, "complete", False, outputs,
-            record["result"], path, record["seconds"],
+            component.name,
+            run_id,
+            key,
+            "complete",
+            False,
+            outputs,
+            record["result"],
+            path,
+            record["seconds"],
         )
 
     def _new_run_id(self, component_name, key):
@@ -279,8 +286,14 @@ class LocalRunner:
             f"reusing run {previous['run_id']}"
         )
         return ExecutionRecord(
-            component.name, previous["run_id"], key, "complete", True, outputs,
-            previous.get("result") or {}, self._record_path(component.name, previous["run_id"]),
+            component.name,
+            previous["run_id"],
+            key,
+            "complete",
+            True,
+            outputs,
+            previous.get("result") or {},
+            self._record_path(component.name, previous["run_id"]),
             0.0,
         )
 
