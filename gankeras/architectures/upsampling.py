@@ -10,23 +10,18 @@ Two ways, both "fractionally-strided" in the sense of Radford et al. 2015:
 
 `DEFAULT_UPSAMPLING` below is the one place where gankeras picks an
 architecture by backend. It is a speed decision, measured with
-`bench/train_throughput.py` (DCGAN 28x28x1, 2 shared CPU cores, Nov 2026,
-medians of interleaved repeats, `GAN.compile` defaults):
+`bench/train_throughput.py --upsampling=...` (the figures are in the README's
+benchmark table):
 
-- JAX (always XLA): one training step of the transposed DCGAN at batch 256
-  took 442 s against 83 s for "resize" (first step, compile included,
-  heavily loaded machine). XLA on CPU computes the gradient of a strided
-  `Conv2DTranspose` far slower than that of a `Conv2D`: "resize" wins by a
-  wide margin although it does ~30% more arithmetic (642 vs 498 MFLOP per
-  training image).
+- JAX (always XLA): XLA on CPU computes the gradient of a strided
+  `Conv2DTranspose` many times slower than that of a `Conv2D`, so "resize"
+  wins by a wide margin although it does ~30% more arithmetic.
 - TensorFlow: `jit_compile="auto"` means no XLA on a CPU-only machine
   (Keras's `_resolve_auto_jit_compile`), and there "transposed" trains more
-  images per second: 320 / 311 img/s at batch 64 / 256 against 266 / 263
-  for "resize" (quiet machine, medians of 3 interleaved repeats). Under XLA
-  (GPUs, or `jit_compile=True`) the CPU penalty above applies instead; pass
-  `upsampling="resize"` there if training on CPU with XLA.
-- PyTorch (eager, no XLA): "transposed" 25 / 60 img/s at batch 64 / 256
-  against 13 / 33 for "resize" (fewer FLOPs, no XLA penalty).
+  images per second. Under XLA (GPUs, or `jit_compile=True`) the CPU penalty
+  above applies instead; pass `upsampling="resize"` there if training on CPU
+  with XLA.
+- PyTorch (eager, no XLA): "transposed" (fewer FLOPs, no XLA penalty).
 """
 
 import keras
