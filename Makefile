@@ -3,7 +3,10 @@
 PYTHON ?= python3
 PIP := $(PYTHON) -m pip
 BACKENDS ?= tensorflow jax torch
-PYTEST_ARGS ?= -n 2 -q
+# One pytest-xdist worker per core, at most 4 (each worker holds a backend and
+# its compiled steps: ~1.5 GB).
+WORKERS ?= $(shell $(PYTHON) -c "import os; print(max(2, min(4, len(os.sched_getaffinity(0)))))")
+PYTEST_ARGS ?= -n $(WORKERS) -q
 
 .PHONY: setup lint test train bench clean
 
