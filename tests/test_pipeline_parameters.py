@@ -1,8 +1,8 @@
-"""The components' typed parameters (`TrainerParameters`,
-`EvaluatorParameters`, `PusherParameters`): built from `PipelineConfig`
-field for field, serialized into the execution record as the mapping the
-dicts they replace were, round-tripped from it strictly, and every field
-in the cache key."""
+"""The components' typed parameters (`ExampleGenParameters`,
+`TrainerParameters`, `EvaluatorParameters`, `PusherParameters`): built from
+`PipelineConfig` field for field, serialized into the execution record as
+the mapping the dicts they replace were, round-tripped from it strictly,
+and every field in the cache key."""
 
 import dataclasses
 import json
@@ -11,6 +11,7 @@ import os
 import pytest
 
 from pipelines.components.evaluator import EvaluatorParameters
+from pipelines.components.example_gen import ExampleGenParameters, make_example_gen
 from pipelines.components.pusher import PusherParameters
 from pipelines.components.trainer import TrainerParameters
 from pipelines.config import PipelineConfig
@@ -22,7 +23,13 @@ pytestmark = pytest.mark.backend_independent
 # The keys of the execution records' "parameters" before the typed records
 # (the dicts `trainer_parameters()` and the make_* functions built, plus the
 # resolved ones): the record and the cache key serialize the same mapping.
+# (ExampleGen's had the fingerprint of its own source's files only; both
+# are now always there, None for the other source.)
 RECORD_KEYS = {
+    ExampleGenParameters: (
+        "dataset idx_dir image_dir tfds_data_dir num_examples image_size channels background "
+        "upscale_small_images strict_images labels_from_folders idx_files image_files"
+    ).split(),
     TrainerParameters: (
         "architecture latent_dim base_filters loss d_steps epochs steps_per_epoch batch_size "
         "d_learning_rate g_learning_rate beta_1 ema replay_buffer gradient_penalty augment "
@@ -50,7 +57,11 @@ def built(tmp_path):
         version=4,
         verbose=2,
     )
+    (tmp_path / "a.png").write_bytes(b"")
     return config, {
+        ExampleGenParameters: make_example_gen(
+            **config.example_gen_parameters(), workers=1
+        ).parameters,
         TrainerParameters: config.trainer_parameters().replace(
             network_options={"base_filters": 32, "upsampling": "resize"}
         ),
@@ -103,6 +114,19 @@ def test_trainer_fields_are_the_config_fields_of_the_same_name_and_type():
         if not field.metadata.get("resolved"):
             assert getattr(p, field.name) == getattr(config, field.name), field.name
     assert p.network_options is None  # resolved when the Trainer runs
+
+
+def test_example_gen_fields_are_the_config_fields_of_the_same_name_and_type(tmp_path):
+    config = PipelineConfig(image_dir=str(tmp_path), num_train_examples=9, channels=3)
+    arguments = config.example_gen_parameters()
+    fields = {f.name: f for f in dataclasses.fields(ExampleGenParameters)}
+    assert set(arguments) <= set(fields)
+    for name in arguments:
+        if name in CONFIG_FIELDS:
+            assert fields[name].type == CONFIG_FIELDS[name].type, name
+    p = make_example_gen(**arguments).parameters
+    assert (p.image_dir, p.num_examples, p.channels) == (str(tmp_path), 9, 3)
+    assert p.image_files == {"files": 0, "sha256": p.image_files["sha256"]} and p.idx_files is None
 
 
 def test_pusher_fields_are_the_config_fields_of_the_same_name_and_type(tmp_path):

@@ -11,12 +11,6 @@ Outputs:
   (`gankeras.callbacks.GANCheckpoint`; an interrupted run resumes from the
   newest one) and `history.json` (every epoch's metrics, also those trained
   before a resume: the history is kept with the checkpoints).
-
-Exact resume: a run killed at any moment and rerun ends with the same
-weights, optimizer slots, EMA, RNG state and history, bit for bit (same
-backend and machine), as a run never stopped: every value training reads
-is in the checkpoint, and the data order is a pure function of (--seed,
-batch index) (`training_dataset`).
 - `samples/`: `fakes000001.png`, ... one sample grid per epoch, from fixed
   seeds so the grids show the same latents improving.
 - `model/tensorboard/` (`tensorboard=True`): `gankeras.callbacks.
@@ -33,6 +27,12 @@ batch index) (`training_dataset`).
   trained (training it, or the domain classifier, inside the Trainer costs
   minutes): random convolutional features still rank real < mode-dropped <
   blurred < collapsed (bench/label_free_ladder.py, "untrained encoder").
+
+Exact resume: a run killed at any moment and rerun ends with the same
+weights, optimizer slots, EMA, RNG state and history, bit for bit (same
+backend and machine), as a run never stopped: every value training reads
+is in the checkpoint, and the data order is a pure function of (--seed,
+batch index) (`training_dataset`).
 """
 
 import dataclasses
