@@ -4,8 +4,9 @@ The entry point turns flags into it (`pipelines.cli.config_from_flags`),
 validates it, prints it and archives it as JSON under the pipeline root;
 components receive typed parameter records built from it
 (`trainer_parameters()` -> `TrainerParameters`, `evaluator_parameters()`,
-`pusher_parameters()`; ExampleGen's are still a dict). A flag's default and
-its validation live here only.
+`pusher_parameters()`; `example_gen_parameters()` are the arguments of
+`make_example_gen`, which builds `ExampleGenParameters`). A flag's default
+and its validation live here only.
 """
 
 import dataclasses

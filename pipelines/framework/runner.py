@@ -48,8 +48,9 @@ class ExecutionRecord:
     result: dict
     record_path: str
     seconds: float
-    # The execution's parameters (a `Parameters` record, or a dict), for a
-    # reused execution read back from its record.
+    # The execution's parameters (a `Parameters` record, or a dict); for a
+    # reused execution read back from its record (`RUNTIME` fields at their
+    # defaults).
     parameters: object = None
 
 
