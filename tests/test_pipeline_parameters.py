@@ -7,6 +7,7 @@ and every field in the cache key."""
 import dataclasses
 import json
 import os
+import re
 
 import pytest
 
@@ -97,6 +98,27 @@ def test_a_misspelled_key_in_a_record_is_an_error_naming_it():
     assert "TrainerParameters in Trainer/executions/x.json" in message
     assert "unknown ['batchsize']" in message and "missing ['batch_size']" in message
     assert "Expected the keys ['ada_target'," in message and "Received: ['ada_target'," in message
+
+
+@pytest.mark.parametrize(
+    "name, value, expected",
+    [
+        ("batch_size", "8", "batch_size to be int"),
+        ("batch_size", 8.5, "batch_size to be int"),
+        ("ema", 1, "ema to be bool"),
+        ("steps_per_epoch", True, "steps_per_epoch to be int or None"),
+        ("network_options", [], "network_options to be dict or None"),
+    ],
+)
+def test_a_value_of_another_type_in_a_record_is_an_error_naming_it(name, value, expected):
+    serialized = dict(PipelineConfig().trainer_parameters().to_json(), **{name: value})
+    with pytest.raises(PipelineError, match=re.escape(f"expected {expected}. Received: {value!r}")):
+        TrainerParameters.from_json(serialized)
+
+
+def test_json_numbers_read_back_as_their_fields():
+    serialized = dict(PipelineConfig().trainer_parameters().to_json(), gradient_penalty=10)
+    assert TrainerParameters.from_json(serialized).gradient_penalty == 10  # an int is a float
 
 
 def test_trainer_fields_are_the_config_fields_of_the_same_name_and_type():

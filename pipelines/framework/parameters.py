@@ -16,6 +16,8 @@ Two kinds of fields are special (their `metadata`):
 """
 
 import dataclasses
+import types
+import typing
 
 from pipelines.framework.errors import PipelineError
 
@@ -49,9 +51,11 @@ class Parameters:
 
         Raises:
             PipelineError: a key that is no serialized field (a misspelled
-                or removed parameter), or a field without a default missing;
-                the message names them, the expected and the received keys.
+                or removed parameter), or a field without a default missing
+                (the message names them, the expected and the received
+                keys); or a value not of its field's type.
         """
+        source = f" in {where}" if where else ""
         expected = {f.name for f in cls.serialized_fields()}
         required = {
             f.name
@@ -66,18 +70,53 @@ class Parameters:
                 problems.append(f"unknown {unknown}")
             if missing:
                 problems.append(f"missing {missing}")
-            source = f" in {where}" if where else ""
             raise PipelineError(
                 f"Cannot read {cls.__name__}{source}: {' and '.join(problems)}. "
                 f"Expected the keys {sorted(expected)}. Received: {sorted(received)}. "
                 "The record was written by another version of the pipeline; rerun "
                 "with --nocache (or a new --pipeline_root) to train afresh."
             )
+        for f in cls.serialized_fields():
+            if f.name in mapping and not _has_type(mapping[f.name], f.type):
+                raise PipelineError(
+                    f"Cannot read {cls.__name__}{source}: expected {f.name} to be "
+                    f"{_type_name(f.type)}. Received: {mapping[f.name]!r}"
+                )
         return cls(**mapping)
 
     def replace(self, **changes):
         """A copy with `changes` (field name -> value)."""
         return dataclasses.replace(self, **changes)
+
+
+# The JSON types a field's annotation is checked against (others pass).
+_JSON_TYPES = (bool, int, float, str, dict, list, type(None))
+
+
+def _members(annotation):
+    if isinstance(annotation, types.UnionType) or typing.get_origin(annotation) is typing.Union:
+        return typing.get_args(annotation)
+    return (annotation,)
+
+
+def _has_type(value, annotation):
+    """Whether the JSON value `value` fits the field type `annotation`: an
+    int is a float, a bool is no number; annotations other than
+    `_JSON_TYPES` accept anything."""
+    for member in _members(annotation):
+        if member not in _JSON_TYPES:
+            return True
+        if member in (int, float) and isinstance(value, bool):
+            continue
+        if isinstance(value, int if member is int else (int, float) if member is float else member):
+            return True
+    return False
+
+
+def _type_name(annotation):
+    return " or ".join(
+        "None" if m is type(None) else getattr(m, "__name__", str(m)) for m in _members(annotation)
+    )
 
 
 def serialize(parameters):
