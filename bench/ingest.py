@@ -114,7 +114,7 @@ def child_examplegen(args):
 
     cpu, start = cpu_seconds(), time.perf_counter()
     result = example_gen.run_example_gen(
-        {}, {"examples": artifact}, dict(component.parameters, workers=args.workers)
+        {}, {"examples": artifact}, component.parameters.replace(workers=args.workers)
     )
     seconds, cpu = time.perf_counter() - start, cpu_seconds() - cpu
     images = result["count"] + result["test_count"]

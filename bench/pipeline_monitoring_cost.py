@@ -45,8 +45,8 @@ def main():
     for shape in ((28, 28, 1), (64, 64, 3)):
         gan = build_gan(p, shape, None)
         real = np.random.default_rng(0).uniform(-1, 1, (1000, *shape)).astype(np.float32)
-        batch = real[: p["batch_size"]]
-        gan.fit(batch, batch_size=p["batch_size"], epochs=1, verbose=0)
+        batch = real[: p.batch_size]
+        gan.fit(batch, batch_size=p.batch_size, epochs=1, verbose=0)
         step = timed(
             lambda gan=gan, batch=batch: gan.fit(batch, batch_size=len(batch), epochs=1, verbose=0)
         )

@@ -1,8 +1,12 @@
 """`PipelineConfig`: every setting of a pipeline run, in one typed record.
 
-The entry point turns flags into it (`from_flags`), validates it, prints it
-and archives it as JSON under the pipeline root; components receive plain
-parameter dicts cut from it.
+The entry point turns flags into it (`pipelines.cli.config_from_flags`),
+validates it, prints it and archives it as JSON under the pipeline root;
+components receive typed parameter records built from it
+(`trainer_parameters()` -> `TrainerParameters`, `evaluator_parameters()`,
+`pusher_parameters()`; `example_gen_parameters()` are the arguments of
+`make_example_gen`, which builds `ExampleGenParameters`). A flag's default
+and its validation live here only.
 """
 
 import dataclasses
@@ -130,12 +134,50 @@ class PipelineConfig:
         )
 
     def trainer_parameters(self):
-        names = (
-            "architecture latent_dim base_filters loss d_steps epochs steps_per_epoch "
-            "batch_size d_learning_rate g_learning_rate beta_1 ema replay_buffer gradient_penalty "
-            "augment ada_target conditional seed strategy precision"
-        ).split() + ["tensorboard", "quality_every_n_epochs", "quality_samples"]
-        return {name: getattr(self, name) for name in names}
+        """The `TrainerParameters`: each of its fields is this config's field
+        of the same name (`network_options` is resolved when the Trainer
+        runs)."""
+        from pipelines.components.trainer import TrainerParameters
+
+        return TrainerParameters(
+            **{
+                f.name: getattr(self, f.name)
+                for f in dataclasses.fields(TrainerParameters)
+                if not f.metadata.get("resolved")
+            }
+        )
+
+    def evaluator_parameters(self):
+        """The `EvaluatorParameters`: the blessing (`blessing()`),
+        `eval_samples` images, the extractor cache under the pipeline root,
+        the absolute `inception_weights` path, `encoder_steps` (`baseline`
+        is resolved when the Evaluator runs)."""
+        from pipelines.components.evaluator import EvaluatorParameters
+
+        metric, threshold = self.blessing()
+        return EvaluatorParameters(
+            metric=metric,
+            threshold=threshold,
+            num_samples=self.eval_samples,
+            cache_dir=os.path.join(
+                os.path.abspath(self.pipeline_root), "Evaluator", "domain_classifier"
+            ),
+            inception_weights=(
+                os.path.abspath(self.inception_weights) if self.inception_weights else None
+            ),
+            encoder_steps=self.encoder_steps,
+        )
+
+    def pusher_parameters(self):
+        """The `PusherParameters`: `serving_dir` (absolute), `model_name`,
+        `version`."""
+        from pipelines.components.pusher import PusherParameters
+
+        return PusherParameters(
+            serving_dir=os.path.abspath(self.serving_dir),
+            model_name=self.model_name,
+            version=self.version,
+        )
 
     def unlabelled(self):
         """True when the data surely has no labels: a folder of images

@@ -26,42 +26,28 @@ LOCK_FILE = ".pipeline.lock"
 
 def build_components(config):
     """The four components, wired, with their parameters from `config`."""
-    serving_dir = os.path.abspath(config.serving_dir)
     example_gen = make_example_gen(**config.example_gen_parameters())
-    trainer = make_trainer(
-        example_gen.output("examples"), verbose=config.verbose, **config.trainer_parameters()
-    )
+    trainer_parameters = config.trainer_parameters()
+    trainer = make_trainer(example_gen.output("examples"), trainer_parameters)
     # Every option of the networks, defaults filled in and the ones resolved
     # from the process spelled out (the DCGAN's upsampling "auto" is
     # transposed convolutions on TensorFlow, resize + conv on JAX): part of
     # the Trainer's cache key, and exactly what it builds.
     trainer.resolvers["network_options"] = lambda inputs: resolved_network_options(
-        config.trainer_parameters()
+        trainer_parameters
     )
     trainer.checks.append(check_batch_fits)
-    metric, threshold = config.blessing()
     evaluator = make_evaluator(
         trainer.output("model"),
         example_gen.output("examples"),
-        num_samples=config.eval_samples,
-        metric=metric,
-        threshold=threshold,
-        model_dir=os.path.join(serving_dir, config.model_name),
-        cache_dir=os.path.join(
-            os.path.abspath(config.pipeline_root), "Evaluator", "domain_classifier"
-        ),
-        inception_weights=(
-            os.path.abspath(config.inception_weights) if config.inception_weights else None
-        ),
-        encoder_steps=config.encoder_steps,
+        config.evaluator_parameters(),
+        model_dir=model_dir(config),
     )
     pusher = make_pusher(
         trainer.output("model"),
         evaluator.output("blessing"),
         evaluator.output("evaluation"),
-        serving_dir=serving_dir,
-        model_name=config.model_name,
-        version=config.version,
+        config.pusher_parameters(),
     )
     components = [example_gen, trainer, evaluator, pusher]
     for component in components:
@@ -70,21 +56,20 @@ def build_components(config):
 
 
 def resolved_network_options(parameters):
-    """Every option `architectures.build` takes for the Trainer parameters'
-    network (`trainer.network_name`), resolved in this process by
+    """Every option `architectures.build` takes for the `TrainerParameters`'
+    network (`parameters.network_name`), resolved in this process by
     `gankeras.architectures.resolve_options`: e.g. `{"base_filters": 32,
     "upsampling": "transposed"}` for "dcgan" on TensorFlow ("resize" on
     JAX), `{"hidden_units": ..., "d_hidden_units": ...}` for "mlp"."""
     from gankeras import architectures
-    from pipelines.components.trainer import network_name
 
-    name = network_name(parameters)
-    options = {} if name == "mlp" else {"base_filters": parameters["base_filters"]}
+    name = parameters.network_name
+    options = {} if name == "mlp" else {"base_filters": parameters.base_filters}
     try:
         resolved = architectures.resolve_options(name, **options)
     except ValueError as error:
         raise PipelineError(
-            f"Cannot build --architecture={parameters['architecture']}: {error}"
+            f"Cannot build --architecture={parameters.architecture}: {error}"
         ) from error
     # JSON-like values (the record and the cache key are JSON).
     return {k: list(v) if isinstance(v, tuple) else v for k, v in resolved.items()}
@@ -95,10 +80,10 @@ def check_batch_fits(inputs, parameters):
     (batches keep a static shape: a larger one would yield no batch)."""
     with open(inputs["examples"].path("stats.json")) as f:
         stats = json.load(f)
-    if parameters["batch_size"] > stats["count"]:
+    if parameters.batch_size > stats["count"]:
         raise PipelineError(
             f"Bad --batch_size: expected at most the {stats['count']} training images "
-            f"of {stats['source']}. Received: {parameters['batch_size']}. Pass "
+            f"of {stats['source']}. Received: {parameters.batch_size}. Pass "
             f"--batch_size={stats['count']} or less, or use more data."
         )
 

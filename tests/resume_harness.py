@@ -18,8 +18,12 @@ import os
 import sys
 import time
 
+from pipelines.config import PipelineConfig
+
 COUNT = 44  # 44 examples (28x28 IDX): batches of 8 straddle the passes over the data
-PARAMETERS = dict(
+# The Trainer's parameters, as the pipeline builds them (a field added to
+# TrainerParameters gets its PipelineConfig default here).
+PARAMETERS = PipelineConfig(
     architecture="dcgan",
     latent_dim=4,
     base_filters=4,
@@ -42,7 +46,8 @@ PARAMETERS = dict(
     precision="float32",
     verbose=0,
     tensorboard=True,  # the pipeline's default: its summaries must not disturb the resume
-)
+    quality_every_n_epochs=0,
+).trainer_parameters()
 
 
 def write_examples(workdir, artifact):
@@ -112,7 +117,7 @@ def main(workdir, pause=None):
     result = trainer.run_trainer(
         {"examples": artifact("examples")},
         {"model": artifact("model"), "samples": artifact("samples")},
-        dict(PARAMETERS),
+        PARAMETERS,
     )
     print("done", json.dumps(result), flush=True)
 

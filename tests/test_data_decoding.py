@@ -90,7 +90,7 @@ def test_library_folder_dataset_matches_the_pipeline(tmp_path):
     )
     (tmp_path / "out").mkdir()
     out = Artifact("ExampleGen", "examples", str(tmp_path / "out"), "k", "r")
-    example_gen.run_example_gen({}, {"examples": out}, dict(component.parameters, workers=0))
+    example_gen.run_example_gen({}, {"examples": out}, component.parameters.replace(workers=0))
     train, _, _ = example_gen.load_examples(out)
     test, _, _ = example_gen.load_examples(out, "test")
     expected = (library[:9] + 1.0) * 127.5  # files 0..8 train, file 9 held out

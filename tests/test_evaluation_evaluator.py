@@ -59,17 +59,17 @@ def _run(tmp_path, labelled, metric="frechet_distance", **extra):
     root = str(tmp_path)
     inputs = {"examples": _examples(root, labelled), "model": _model(root)}
     outputs = {name: _artifact(root, "Evaluator", name) for name in ("evaluation", "blessing")}
-    parameters = dict(
+    parameters = evaluator.EvaluatorParameters(
         metric=metric,
         threshold=1e9,
         num_samples=160,
         cache_dir=os.path.join(root, "cache"),
         baseline=None,
-        **extra,
+        **{"inception_weights": None, "encoder_steps": None, **extra},
     )
     result = evaluator.run_evaluator(inputs, outputs, parameters)
     with open(outputs["evaluation"].path("metrics.json")) as f:
-        return result, json.load(f), outputs, parameters["cache_dir"]
+        return result, json.load(f), outputs, parameters.cache_dir
 
 
 @pytest.fixture

@@ -70,8 +70,7 @@ def artifact(tmp_path, name="examples"):
 def run(tmp_path, source, out="examples", **parameters):
     component = example_gen.make_example_gen(image_dir=str(source), **parameters)
     examples = artifact(tmp_path, out)
-    p = dict(component.parameters, **component.runtime)
-    result = example_gen.run_example_gen({}, {"examples": examples}, p)
+    result = example_gen.run_example_gen({}, {"examples": examples}, component.parameters)
     return examples, result
 
 
@@ -263,7 +262,7 @@ def test_rerun_into_an_interrupted_output_replaces_its_shards(tmp_path):
     with open(examples.path("train-00007.tfrecord"), "wb") as f:
         f.write(b"left by a killed run")
     component = example_gen.make_example_gen(image_dir=str(tmp_path / "in"), image_size=32)
-    example_gen.run_example_gen({}, {"examples": examples}, dict(component.parameters, workers=0))
+    example_gen.run_example_gen({}, {"examples": examples}, component.parameters.replace(workers=0))
     assert sorted(os.listdir(examples.uri)) == [
         "skipped.json",
         "stats.json",
@@ -277,4 +276,4 @@ def test_cache_key_changes_when_a_file_is_replaced(tmp_path):
     before = example_gen.make_example_gen(image_dir=str(tmp_path / "in")).parameters
     os.utime(tmp_path / "in" / "a.png", ns=(1, 1))
     after = example_gen.make_example_gen(image_dir=str(tmp_path / "in")).parameters
-    assert before["image_files"] != after["image_files"]
+    assert before.image_files != after.image_files

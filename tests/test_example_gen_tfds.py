@@ -65,7 +65,7 @@ def run(tmp_path, name, data_dir, **parameters):
     component = example_gen.make_example_gen(dataset=name, tfds_data_dir=data_dir, **parameters)
     (tmp_path / "out").mkdir()
     out = Artifact("ExampleGen", "examples", str(tmp_path / "out"), "k", "r")
-    example_gen.run_example_gen({}, {"examples": out}, dict(component.parameters, workers=0))
+    example_gen.run_example_gen({}, {"examples": out}, component.parameters.replace(workers=0))
     return out
 
 

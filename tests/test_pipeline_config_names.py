@@ -38,11 +38,13 @@ def test_metric_without_default_threshold_is_a_config_error(tmp_path):
 
 @pytest.mark.backend_independent
 def test_conditional_resnet_builds_resnet_projection():
-    from pipelines.components.trainer import network_name
+    def network_name(architecture, conditional):
+        config = PipelineConfig(architecture=architecture, conditional=conditional)
+        return config.trainer_parameters().network_name
 
-    assert network_name({"architecture": "resnet", "conditional": True}) == "resnet_projection"
-    assert network_name({"architecture": "dcgan", "conditional": True}) == "conditional"
-    assert network_name({"architecture": "resnet", "conditional": False}) == "resnet"
+    assert network_name("resnet", conditional=True) == "resnet_projection"
+    assert network_name("dcgan", conditional=True) == "conditional"
+    assert network_name("resnet", conditional=False) == "resnet"
 
 
 @pytest.mark.backend_independent
@@ -55,9 +57,9 @@ def test_inception_weights_and_encoder_steps_reach_the_evaluator(tmp_path):
         image_dir=str(tmp_path), inception_weights=str(weights), encoder_steps=7
     )
     evaluator = {c.name: c for c in build_components(config)}["Evaluator"]
-    assert evaluator.parameters["inception_weights"] == str(weights)
-    assert evaluator.parameters["encoder_steps"] == 7
-    assert (evaluator.parameters["metric"], evaluator.parameters["threshold"]) == (
+    assert evaluator.parameters.inception_weights == str(weights)
+    assert evaluator.parameters.encoder_steps == 7
+    assert (evaluator.parameters.metric, evaluator.parameters.threshold) == (
         "frechet_distance",
         5.0,
     )

@@ -19,7 +19,7 @@ from gankeras.callbacks.checkpoint import list_checkpoints, read_checkpoint
 from tests.resume_harness import PARAMETERS
 from tests.test_pipeline_support import REPO_ROOT
 
-EPOCHS = PARAMETERS["epochs"]
+EPOCHS = PARAMETERS.epochs
 
 
 def run_job(workdir, pause=None):
@@ -76,7 +76,7 @@ def test_run_killed_three_times_equals_the_uninterrupted_run_bit_for_bit(tmp_pat
     expected, expected_values, expected_history = final_state(tmp_path / "uninterrupted")
     received, received_values, received_history = final_state(interrupted)
     assert received["epoch"] == expected["epoch"] == EPOCHS
-    assert received["step"] == expected["step"] == EPOCHS * PARAMETERS["steps_per_epoch"]
+    assert received["step"] == expected["step"] == EPOCHS * PARAMETERS.steps_per_epoch
     paths = [v["path"] for v in expected["variables"]]
     assert paths == [v["path"] for v in received["variables"]]
     # Networks, optimizer slots, EMA copies, seed generator, replay pool.

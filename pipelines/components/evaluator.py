@@ -23,12 +23,13 @@ Outputs:
 - `blessing/BLESSED` or `blessing/NOT_BLESSED`.
 """
 
+import dataclasses
 import json
 import math
 import os
 
 from pipelines.components import example_gen
-from pipelines.framework import Component, PipelineError
+from pipelines.framework import RESOLVED, Component, Parameters, PipelineError
 
 EVALUATION_FILE = "evaluation.json"
 # Blessing metrics and their direction (True: higher is better).
@@ -41,50 +42,55 @@ BLESSING_METRICS = {
 }
 
 
-def make_evaluator(
-    model,
-    examples,
-    num_samples,
-    metric,
-    threshold,
-    model_dir,
-    cache_dir,
-    inception_weights=None,
-    encoder_steps=None,
-):
+@dataclasses.dataclass(frozen=True)
+class EvaluatorParameters(Parameters):
+    """The Evaluator's parameters (`pipelines.config.PipelineConfig.
+    evaluator_parameters()` builds them from the flags).
+
+    Attributes:
+        metric: the blessing metric, a key of `BLESSING_METRICS`.
+        threshold: bless only if `metric` is at most (lower-is-better
+            metrics) or at least (higher-is-better) this.
+        num_samples: generated images scored (and real images compared).
+        cache_dir: where the domain classifier / encoder is cached between
+            runs.
+        inception_weights: an InceptionV3 weights file: adds the
+            `inception_*` metrics; None: not computed.
+        encoder_steps: training steps of the label-free SimCLR encoder
+            (unlabelled data); None: `contrastive.DEFAULTS["steps"]`.
+        baseline: `{"version", "value"}` of `metric` for the pushed version
+            compared with (`read_baseline`, resolved when the Evaluator
+            runs), or None.
+    """
+
+    metric: str
+    threshold: float
+    num_samples: int
+    cache_dir: str
+    inception_weights: str | None
+    encoder_steps: int | None
+    baseline: dict | None = dataclasses.field(default=None, metadata=RESOLVED)
+
+
+def make_evaluator(model, examples, parameters, model_dir):
     """The Evaluator component.
 
     Args:
         model: the Trainer `model` channel.
         examples: the ExampleGen `examples` channel (real images, labels).
-        num_samples: generated images scored (and real images compared).
-        metric: the blessing metric, a key of `BLESSING_METRICS`.
-        threshold: bless only if `metric` is at most (lower-is-better
-            metrics) or at least (higher-is-better) this.
+        parameters: an `EvaluatorParameters`.
         model_dir: `<serving_dir>/<model_name>`: the pushed versions whose
             evaluation is the baseline.
-        cache_dir: where the domain classifier is cached between runs.
-        inception_weights: an InceptionV3 weights file: adds the
-            `inception_*` metrics; None: not computed.
-        encoder_steps: training steps of the label-free SimCLR encoder
-            (unlabelled data); None: `contrastive.DEFAULTS["steps"]`.
     """
     return Component(
         name="Evaluator",
         executor=run_evaluator,
         inputs={"model": model, "examples": examples},
         outputs=("evaluation", "blessing"),
-        parameters=dict(
-            metric=metric,
-            threshold=threshold,
-            num_samples=num_samples,
-            cache_dir=cache_dir,
-            inception_weights=inception_weights,
-            encoder_steps=encoder_steps,
-        ),
+        parameters=parameters,
         resolvers={
             "baseline": lambda inputs: read_baseline(
-                model_dir, metric, exclude_model=inputs["model"].fingerprint
+                model_dir, parameters.metric, exclude_model=inputs["model"].fingerprint
             )
         },
     )
@@ -161,10 +167,10 @@ def evaluation_metrics(inputs, p):
     class coverage from its logits). Unlabelled data: a SimCLR encoder
     trained on the real training images (`gankeras.evaluation.contrastive`),
     the same distance metrics and no class metrics. Either is cached in
-    `p["cache_dir"]` per data fingerprint. Optional parameters:
-    `p["inception_weights"]` (a path or "imagenet") adds the `inception_*`
-    metrics; `p["encoder_steps"]` sets the encoder's training steps (default
-    `contrastive.DEFAULTS["steps"]`, 300).
+    `p.cache_dir` per data fingerprint (`p`: the `EvaluatorParameters`).
+    Optional parameters: `p.inception_weights` (a path or "imagenet") adds
+    the `inception_*` metrics; `p.encoder_steps` sets the encoder's training
+    steps (default `contrastive.DEFAULTS["steps"]`, 300).
 
     Raises:
         PipelineError: if the blessing metric does not exist for this data
@@ -177,8 +183,8 @@ def evaluation_metrics(inputs, p):
     from gankeras.evaluation import report as report_lib
     from gankeras.evaluation import sources
 
-    inception_weights = p.get("inception_weights")
-    count = int(p["num_samples"])
+    inception_weights = p.inception_weights
+    count = int(p.num_samples)
     test_images, test_labels, _ = example_gen.load_examples(
         inputs["examples"], "test", limit=TEST_COUNT
     )
@@ -190,10 +196,10 @@ def evaluation_metrics(inputs, p):
     available = report_lib.metric_names(
         labelled, inception=bool(inception_weights), inception_logits=True
     )
-    if p["metric"] not in available:
+    if p.metric not in available:
         shown = [name for name in available if name in BLESSING_METRICS] or available
         raise PipelineError(
-            f"The blessing metric {p['metric']!r} does not exist for this data "
+            f"The blessing metric {p.metric!r} does not exist for this data "
             f"({stats['source']}, {'labelled' if labelled else 'unlabelled: label-free SimCLR features'}). "
             f"Metrics that exist: {', '.join(shown)}. Pass e.g. --bless_metric=frechet_distance "
             "with a threshold on that scale."
@@ -204,9 +210,9 @@ def evaluation_metrics(inputs, p):
             inception = evaluation.InceptionExtractor.from_weights(inception_weights)
         except ValueError as error:
             raise PipelineError(str(error)) from error
-        if p["metric"].startswith("inception_score") and not inception.has_logits:
+        if p.metric.startswith("inception_score") and not inception.has_logits:
             raise PipelineError(
-                f"--bless_metric={p['metric']} needs InceptionV3 weights with the "
+                f"--bless_metric={p.metric} needs InceptionV3 weights with the "
                 f"classifier top; {inception_weights} has none (pool features only)."
             )
     with open(inputs["model"].path("model_info.json")) as f:
@@ -216,13 +222,13 @@ def evaluation_metrics(inputs, p):
     try:
         if labelled:
             extractor = evaluation.load_or_train_domain_classifier(
-                p["cache_dir"], to_float(images), labels, to_float(test_images), test_labels
+                p.cache_dir, to_float(images), labels, to_float(test_images), test_labels
             )
         else:
-            # p["encoder_steps"] (optional): a smaller budget for tiny runs.
-            setup = {"steps": p["encoder_steps"]} if p.get("encoder_steps") else {}
+            # p.encoder_steps (optional): a smaller budget for tiny runs.
+            setup = {"steps": p.encoder_steps} if p.encoder_steps else {}
             extractor = evaluation.load_or_train_contrastive_encoder(
-                p["cache_dir"], to_float(images[:ENCODER_TRAIN_COUNT]), **setup
+                p.cache_dir, to_float(images[:ENCODER_TRAIN_COUNT]), **setup
             )
     except ValueError as error:  # e.g. an image shape the extractor cannot take
         raise PipelineError(f"The Evaluator cannot build its feature extractor: {error}") from error
@@ -234,9 +240,9 @@ def evaluation_metrics(inputs, p):
         samples, to_float(images[:count]), to_float(test_images), extractor, inception=inception
     )
     metrics = report.metrics
-    if metrics.get(p["metric"]) is None:
+    if metrics.get(p.metric) is None:
         raise PipelineError(
-            f"The blessing metric {p['metric']} could not be computed: "
+            f"The blessing metric {p.metric} could not be computed: "
             f"{report.protocol.get('inception', {}).get('frechet_distance', 'no value')}. "
             "Raise --eval_samples or bless on another metric."
         )
@@ -244,12 +250,13 @@ def evaluation_metrics(inputs, p):
 
 
 def run_evaluator(inputs, outputs, p):
+    """The executor: `p` is the `EvaluatorParameters` (resolved)."""
     metrics, protocol = evaluation_metrics(inputs, p)
-    value = float(metrics[p["metric"]])
-    baseline = p["baseline"]
-    blessed, reasons = decide_blessing(p["metric"], value, p["threshold"], baseline)
+    value = float(metrics[p.metric])
+    baseline = p.baseline
+    blessed, reasons = decide_blessing(p.metric, value, p.threshold, baseline)
     record = dict(
-        metric=p["metric"], value=value, metrics=metrics, baseline=baseline, protocol=protocol
+        metric=p.metric, value=value, metrics=metrics, baseline=baseline, protocol=protocol
     )
     with open(outputs["evaluation"].path("metrics.json"), "w") as f:
         json.dump(record, f, indent=2)
@@ -258,9 +265,7 @@ def run_evaluator(inputs, outputs, p):
         f.write("passed: threshold and baseline\n" if blessed else "\n".join(reasons) + "\n")
     shown = tuple(BLESSING_METRICS)
     print("  " + ", ".join(f"{k}={metrics[k]:.4g}" for k in shown if k in metrics))
-    print(
-        f"  {p['metric']} = {value:.4g} -> {name}" + ("" if blessed else f" ({'; '.join(reasons)})")
-    )
+    print(f"  {p.metric} = {value:.4g} -> {name}" + ("" if blessed else f" ({'; '.join(reasons)})"))
     return dict(record, blessed=blessed, reasons=reasons)
 
 

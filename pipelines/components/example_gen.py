@@ -24,9 +24,12 @@ Output `examples/`:
 Later components read the shards through `training_examples` (the Trainer)
 and `load_examples` (the Evaluator), so the source is read only when its
 parameters or files change.
+
+Parameters: `ExampleGenParameters`, built by `make_example_gen`.
 """
 
 import collections
+import dataclasses
 import hashlib
 import json
 import os
@@ -34,7 +37,7 @@ import sys
 
 import numpy as np
 
-from pipelines.framework import Component, PipelineError
+from pipelines.framework import RUNTIME, Component, Parameters, PipelineError
 
 #: `--image_size` values the networks are built for.
 IMAGE_SIZES = (32, 64, 128)
@@ -45,6 +48,31 @@ HOLD_OUT_EVERY = 10
 #: A shard is closed once it holds this many bytes of images.
 SHARD_BYTES = 64 << 20
 STATS_FILE, SKIPPED_FILE = "stats.json", "skipped.json"
+
+
+@dataclasses.dataclass(frozen=True)
+class ExampleGenParameters(Parameters):
+    """ExampleGen's parameters (the arguments of `make_example_gen`, which
+    documents them; folders made absolute), plus the fingerprint of the
+    source's files: `idx_files` (`--idx_dir`) or `image_files`
+    (`--image_dir`), None for the other sources. `workers` is not in the
+    record or the cache key."""
+
+    dataset: str | None
+    idx_dir: str | None
+    image_dir: str | None
+    tfds_data_dir: str | None
+    num_examples: int | None
+    image_size: int | None
+    channels: int | None
+    background: str
+    upscale_small_images: bool
+    strict_images: bool
+    labels_from_folders: bool
+    idx_files: dict | None = None
+    image_files: dict | None = None
+    # Decoding processes (None: the CPU count).
+    workers: int | None = dataclasses.field(default=None, metadata=RUNTIME)
 
 
 def make_example_gen(
@@ -86,10 +114,12 @@ def make_example_gen(
             "ExampleGen needs exactly one source: --image_dir, --dataset or --idx_dir. "
             f"Received: image_dir={image_dir!r}, dataset={dataset!r}, idx_dir={idx_dir!r}"
         )
-    parameters = dict(
+    idx_dir = None if idx_dir is None else os.path.abspath(idx_dir)
+    image_dir = None if image_dir is None else os.path.abspath(image_dir)
+    parameters = ExampleGenParameters(
         dataset=dataset,
-        idx_dir=None if idx_dir is None else os.path.abspath(idx_dir),
-        image_dir=None if image_dir is None else os.path.abspath(image_dir),
+        idx_dir=idx_dir,
+        image_dir=image_dir,
         tfds_data_dir=tfds_data_dir,
         num_examples=num_examples,
         image_size=image_size,
@@ -98,17 +128,15 @@ def make_example_gen(
         upscale_small_images=upscale_small_images,
         strict_images=strict_images,
         labels_from_folders=labels_from_folders,
+        idx_files=None if idx_dir is None else _file_fingerprints(idx_dir),
+        image_files=None if image_dir is None else _tree_fingerprint(image_dir),
+        workers=workers,
     )
-    if idx_dir is not None:
-        parameters["idx_files"] = _file_fingerprints(parameters["idx_dir"])
-    if image_dir is not None:
-        parameters["image_files"] = _tree_fingerprint(parameters["image_dir"])
     return Component(
         name="ExampleGen",
         executor=run_example_gen,
         outputs=("examples",),
         parameters=parameters,
-        runtime={"workers": workers},
     )
 
 
@@ -116,21 +144,21 @@ def make_example_gen(
 # Executor
 
 
-def run_example_gen(inputs, outputs, parameters):
+def run_example_gen(inputs, outputs, p):
+    """The executor: `p` is the `ExampleGenParameters`."""
     from gankeras.data import decoding
 
-    p = dict(parameters)
     try:
-        p["background_rgb"] = decoding.parse_background(p["background"])
+        background_rgb = decoding.parse_background(p.background)
     except ValueError as error:
         raise PipelineError(f"Bad --background: {error}") from error
     out = outputs["examples"]
     for name in os.listdir(out.uri):  # what an interrupted run left
         if name.endswith(".tfrecord") or name in (STATS_FILE, SKIPPED_FILE):
             os.remove(out.path(name))
-    if p["image_dir"] is not None:
-        source = _FolderSource(p)
-    elif p["idx_dir"] is not None:
+    if p.image_dir is not None:
+        source = _FolderSource(p, background_rgb)
+    elif p.idx_dir is not None:
         source = _IDXSource(p)
     else:
         source = _TFDSSource(p)
@@ -140,11 +168,11 @@ def run_example_gen(inputs, outputs, parameters):
     try:
         for split, item, result in source.examples():
             if isinstance(result, str):
-                if p["strict_images"]:
+                if p.strict_images:
                     raise PipelineError(
                         f"Unusable image {item}: {result}. Expected only readable image files "
                         f"of at least {source.image_size}x{source.image_size} pixels"
-                        + ("" if p["upscale_small_images"] else " (--noupscale_small_images)")
+                        + ("" if p.upscale_small_images else " (--noupscale_small_images)")
                         + " under --strict_images; remove the file or drop --strict_images "
                         "to skip such files."
                     )
@@ -189,8 +217,8 @@ def run_example_gen(inputs, outputs, parameters):
             f"Expected at least {HOLD_OUT_EVERY} images or a test split."
         )
     channels = max(train.max_channels, test.max_channels)
-    if p["channels"] is not None:
-        channels = p["channels"]
+    if p.channels is not None:
+        channels = p.channels
     with open(out.path(SKIPPED_FILE), "w") as f:
         json.dump(skipped, f, indent=2)
     shape = [source.image_size_hw[0], source.image_size_hw[1], channels]
@@ -342,7 +370,7 @@ class _Source:
         """Passes `(split, item, result)` on until `num_examples` usable
         training images have passed; then drops the rest of the training
         stream (a hold-out source ends there; see `train_done`)."""
-        limit, used = self.p["num_examples"], 0
+        limit, used = self.p.num_examples, 0
         for split, item, result in stream:
             if split == "train" and limit is not None and used >= limit:
                 return
@@ -351,7 +379,7 @@ class _Source:
 
     def resolve_size(self, native_hw):
         """The output (height, width): --image_size, else `native_hw`."""
-        size = self.p["image_size"]
+        size = self.p.image_size
         if size is None:
             if native_hw is None or None in native_hw:
                 size = DEFAULT_FOLDER_IMAGE_SIZE
@@ -368,11 +396,12 @@ class _Source:
 
 
 class _FolderSource(_Source):
-    def __init__(self, p):
+    def __init__(self, p, background_rgb):
         super().__init__(p)
         from gankeras import data
 
-        directory = p["image_dir"]
+        self.background_rgb = background_rgb
+        directory = p.image_dir
         self.description = f"the image folder {directory}"
         try:
             listing = data.folder.list_image_folder(directory)
@@ -397,7 +426,7 @@ class _FolderSource(_Source):
                 "recursively)."
             )
         self.labels = None
-        if p["labels_from_folders"]:
+        if p.labels_from_folders:
             try:
                 labels, self.class_names = data.folder._class_labels(directory, self.paths)
             except ValueError as error:
@@ -415,10 +444,10 @@ class _FolderSource(_Source):
         decoded = data.folder.iter_decoded(
             self.paths,
             image_size=size,
-            channels=self.p["channels"],
-            background=self.p["background_rgb"],
-            upscale=self.p["upscale_small_images"],
-            workers=self.p.get("workers"),
+            channels=self.p.channels,
+            background=self.background_rgb,
+            upscale=self.p.upscale_small_images,
+            workers=self.p.workers,
         )
         yield from self.limited(
             (self.split_of(index), path, result) for index, (path, result) in enumerate(decoded)
@@ -437,7 +466,7 @@ class _ArraySource(_Source):
         name = f"{self.description} {split} #{index}"
         try:
             return decoding.prepare_array(
-                array, size, self.p["channels"], self.p["upscale_small_images"], name=name
+                array, size, self.p.channels, self.p.upscale_small_images, name=name
             )
         except decoding.UnusableImage as error:
             return error.reason
@@ -446,13 +475,13 @@ class _ArraySource(_Source):
 class _IDXSource(_ArraySource):
     def __init__(self, p):
         super().__init__(p)
-        self.description = f"IDX files in {p['idx_dir']}"
+        self.description = f"IDX files in {p.idx_dir}"
 
     def _load(self, split):
         from gankeras import data
 
         try:
-            return data.load_idx(self.p["idx_dir"], split, with_labels=True)
+            return data.load_idx(self.p.idx_dir, split, with_labels=True)
         except FileNotFoundError:
             if split == "test":
                 return None
@@ -492,7 +521,7 @@ class _TFDSSource(_ArraySource):
         super().__init__(p)
         from gankeras.data import tfds_source
 
-        name, data_dir = p["dataset"], p["tfds_data_dir"]
+        name, data_dir = p.dataset, p.tfds_data_dir
         self.description = f"TFDS {name}"
         try:
             self.image_key, self.label_key, builder = tfds_source.find_features(name, data_dir)
@@ -515,7 +544,7 @@ class _TFDSSource(_ArraySource):
     def examples(self):
         from gankeras.data import tfds_source
 
-        name, data_dir = self.p["dataset"], self.p["tfds_data_dir"]
+        name, data_dir = self.p.dataset, self.p.tfds_data_dir
         size = self.resolve_size(self.native_hw)
         has_test = "test" in self.splits
 

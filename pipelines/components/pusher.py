@@ -13,34 +13,50 @@ Output `pushed_model/push.json`: pushed or not, version, path, fingerprint,
 already_pushed.
 """
 
+import dataclasses
 import hashlib
 import json
 
 from pipelines.components import evaluator
-from pipelines.framework import Component
+from pipelines.framework import Component, Parameters
 
 
-def make_pusher(model, blessing, evaluation, serving_dir, model_name, version=None):
+@dataclasses.dataclass(frozen=True)
+class PusherParameters(Parameters):
+    """The Pusher's parameters (`pipelines.config.PipelineConfig.
+    pusher_parameters()` builds them from the flags).
+
+    Attributes:
+        serving_dir: TF Serving's base directory (`saved_models`), absolute.
+        model_name: the served model's name.
+        version: explicit version number, or None for the next one.
+    """
+
+    serving_dir: str
+    model_name: str
+    version: int | None
+
+
+def make_pusher(model, blessing, evaluation, parameters):
     """The Pusher component.
 
     Args:
         model: the Trainer `model` channel.
         blessing: the Evaluator `blessing` channel.
         evaluation: the Evaluator `evaluation` channel.
-        serving_dir: TF Serving's base directory (`saved_models`).
-        model_name: the served model's name.
-        version: explicit version number, or None for the next one.
+        parameters: a `PusherParameters`.
     """
     return Component(
         name="Pusher",
         executor=run_pusher,
         inputs={"model": model, "blessing": blessing, "evaluation": evaluation},
         outputs=("pushed_model",),
-        parameters=dict(serving_dir=serving_dir, model_name=model_name, version=version),
+        parameters=parameters,
     )
 
 
 def run_pusher(inputs, outputs, p):
+    """The executor: `p` is the `PusherParameters`."""
     import keras
 
     from gankeras import export
@@ -58,9 +74,9 @@ def run_pusher(inputs, outputs, p):
         fingerprint = model_fingerprint(inputs["model"].path("generator.keras"))
         exported = export.export_generator(
             generator,
-            p["serving_dir"],
-            p["model_name"],
-            version=p["version"],
+            p.serving_dir,
+            p.model_name,
+            version=p.version,
             num_classes=model_info["num_classes"],
             extra_assets={evaluator.EVALUATION_FILE: json.dumps(evaluation, indent=2)},
             fingerprint=fingerprint,

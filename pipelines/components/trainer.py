@@ -1,5 +1,9 @@
 """Trainer: builds the gankeras model from its parameters and trains it.
 
+Parameters: `TrainerParameters`, built by `pipelines.config.PipelineConfig.
+trainer_parameters()` (each field is the `PipelineConfig` field of the same
+name; the defaults and the validation live there).
+
 Outputs:
 - `model/`: `generator.keras` (the generator with its EMA weights when EMA
   is on: what the Evaluator scores and the Pusher exports),
@@ -7,12 +11,6 @@ Outputs:
   (`gankeras.callbacks.GANCheckpoint`; an interrupted run resumes from the
   newest one) and `history.json` (every epoch's metrics, also those trained
   before a resume: the history is kept with the checkpoints).
-
-Exact resume: a run killed at any moment and rerun ends with the same
-weights, optimizer slots, EMA, RNG state and history, bit for bit (same
-backend and machine), as a run never stopped: every value training reads
-is in the checkpoint, and the data order is a pure function of (--seed,
-batch index) (`training_dataset`).
 - `samples/`: `fakes000001.png`, ... one sample grid per epoch, from fixed
   seeds so the grids show the same latents improving.
 - `model/tensorboard/` (`tensorboard=True`): `gankeras.callbacks.
@@ -29,44 +27,24 @@ batch index) (`training_dataset`).
   trained (training it, or the domain classifier, inside the Trainer costs
   minutes): random convolutional features still rank real < mode-dropped <
   blurred < collapsed (bench/label_free_ladder.py, "untrained encoder").
+
+Exact resume: a run killed at any moment and rerun ends with the same
+weights, optimizer slots, EMA, RNG state and history, bit for bit (same
+backend and machine), as a run never stopped: every value training reads
+is in the checkpoint, and the data order is a pure function of (--seed,
+batch index) (`training_dataset`).
 """
 
+import dataclasses
 import json
 import os
 
 import numpy as np
 
 from pipelines.components import example_gen
-from pipelines.framework import Component, PipelineError
+from pipelines.framework import RESOLVED, RUNTIME, Component, Parameters, PipelineError
 
 SAMPLE_GRID_SEEDS = 64
-
-
-def make_trainer(examples, verbose=1, **parameters):
-    """The Trainer component.
-
-    Args:
-        examples: the ExampleGen `examples` channel.
-        **parameters: `pipelines.config.PipelineConfig.trainer_parameters()`:
-            architecture, latent_dim, base_filters, loss, d_steps, epochs,
-            steps_per_epoch, batch_size, d_learning_rate, g_learning_rate,
-            beta_1, ema, replay_buffer, gradient_penalty, conditional, seed
-            (also the GAN's noise seed), strategy, precision, tensorboard,
-            quality_every_n_epochs, quality_samples; the pipeline adds
-            `network_options` (`pipelines.pipeline.resolved_network_options`:
-            every option of the networks, which are built from exactly it).
-        verbose: Keras progress output (not part of the cache key).
-    """
-    return Component(
-        name="Trainer",
-        executor=run_trainer,
-        inputs={"examples": examples},
-        outputs=("model", "samples"),
-        parameters=dict(parameters),
-        runtime={"verbose": verbose},
-    )
-
-
 CONDITIONAL_ARCHITECTURES = ("conditional", "acgan", "resnet_projection")
 # --conditional maps an unconditional family to its conditional variant.
 CONDITIONAL_VARIANTS = {"dcgan": "conditional", "resnet": "resnet_projection"}
@@ -75,25 +53,84 @@ QUALITY_REAL_IMAGES = 1000
 TENSORBOARD_REAL_IMAGES = 64
 
 
-def network_name(p):
-    """The `gankeras.architectures` name the Trainer parameters `p` build:
-    `p["architecture"]`, or with `p["conditional"]` its conditional variant
-    (`CONDITIONAL_VARIANTS`)."""
-    name = p["architecture"]
-    if p["conditional"]:
-        name = CONDITIONAL_VARIANTS.get(name, name)
-    return name
+@dataclasses.dataclass(frozen=True)
+class TrainerParameters(Parameters):
+    """The Trainer's parameters: each field but `network_options` is the
+    `PipelineConfig` field (flag) of the same name and type, where its
+    default, documentation and validation live. All but `verbose` are in
+    the execution record and the cache key (`to_json()`).
+
+    `seed` is also the GAN's noise seed (z, label and augmentation draws)
+    and the data order's; `batch_size` is the global batch.
+    """
+
+    architecture: str
+    latent_dim: int
+    base_filters: int
+    loss: str
+    d_steps: int
+    epochs: int
+    steps_per_epoch: int | None
+    batch_size: int
+    d_learning_rate: float
+    g_learning_rate: float
+    beta_1: float
+    ema: bool
+    replay_buffer: int
+    gradient_penalty: float
+    augment: str
+    ada_target: float
+    conditional: bool
+    seed: int
+    strategy: str
+    precision: str
+    tensorboard: bool
+    quality_every_n_epochs: int
+    quality_samples: int
+    # Keras progress output: not in the record or the cache key (0: what a
+    # record read back gets; `trainer_parameters()` passes --verbose).
+    verbose: int = dataclasses.field(default=0, metadata=RUNTIME)
+    # Every option of the networks, which are built from exactly it
+    # (`pipelines.pipeline.resolved_network_options`, resolved when the
+    # Trainer is about to run); None outside the pipeline: resolved here.
+    network_options: dict | None = dataclasses.field(default=None, metadata=RESOLVED)
+
+    @property
+    def network_name(self):
+        """The `gankeras.architectures` name these parameters build:
+        `architecture`, or with `conditional` its conditional variant
+        (`CONDITIONAL_VARIANTS`)."""
+        if self.conditional:
+            return CONDITIONAL_VARIANTS.get(self.architecture, self.architecture)
+        return self.architecture
+
+
+def make_trainer(examples, parameters):
+    """The Trainer component.
+
+    Args:
+        examples: the ExampleGen `examples` channel.
+        parameters: a `TrainerParameters`
+            (`pipelines.config.PipelineConfig.trainer_parameters()`).
+    """
+    return Component(
+        name="Trainer",
+        executor=run_trainer,
+        inputs={"examples": examples},
+        outputs=("model", "samples"),
+        parameters=parameters,
+    )
 
 
 def build_gan(p, image_shape, num_classes):
-    """A compiled `gankeras.GAN` from the Trainer parameters `p`, its
-    networks and the GAN built under the dtype policy `p["precision"]`
+    """A compiled `gankeras.GAN` from the `TrainerParameters` `p`, its
+    networks and the GAN built under the dtype policy `p.precision`
     ("float32", or "mixed_bfloat16": bfloat16 compute, float32 weights and
     losses). The global policy is restored afterwards; the layers keep
     theirs, also in the saved `generator.keras`."""
     import keras
 
-    precision = p.get("precision", "float32")
+    precision = p.precision
     if precision == "mixed_bfloat16":
         from gankeras import hardware
 
@@ -111,7 +148,7 @@ def build_gan(p, image_shape, num_classes):
 
 
 def _build_gan(p, image_shape, num_classes):
-    """A compiled `gankeras.GAN` from the Trainer parameters `p`.
+    """A compiled `gankeras.GAN` from the `TrainerParameters` `p`.
 
     `--conditional` with "dcgan" picks its class-conditional variant
     ("conditional", Mirza & Osindero 2014); "conditional" and "acgan" are
@@ -122,9 +159,9 @@ def _build_gan(p, image_shape, num_classes):
     import gankeras
     from gankeras import architectures
 
-    name = network_name(p)
+    name = p.network_name
     conditional = name in CONDITIONAL_ARCHITECTURES
-    if p["conditional"] and not conditional:
+    if p.conditional and not conditional:
         raise PipelineError(
             f"--conditional is not available for --architecture={name}; expected one of "
             f"{sorted(set(CONDITIONAL_VARIANTS) | set(CONDITIONAL_ARCHITECTURES))}."
@@ -132,57 +169,58 @@ def _build_gan(p, image_shape, num_classes):
     # The options the pipeline resolved and recorded (`network_options`, part
     # of the cache key); without them (a Trainer run outside the pipeline),
     # the same resolution here.
-    options = p.get("network_options")
+    options = p.network_options
     if options is None:
         options = architectures.resolve_options(
-            name, **({} if name == "mlp" else {"base_filters": p["base_filters"]})
+            name, **({} if name == "mlp" else {"base_filters": p.base_filters})
         )
     options = {k: tuple(v) if isinstance(v, list) else v for k, v in options.items()}
     try:
         networks = architectures.build(
             name,
             image_shape=image_shape,
-            latent_dim=p["latent_dim"],
+            latent_dim=p.latent_dim,
             num_classes=num_classes if conditional else None,
             **options,
         )
     except ValueError as error:
         raise PipelineError(f"Cannot build --architecture={name}: {error}") from error
-    replay = gankeras.ReplayBuffer(capacity=p["replay_buffer"]) if p["replay_buffer"] else None
+    replay = gankeras.ReplayBuffer(capacity=p.replay_buffer) if p.replay_buffer else None
     augment = gankeras.augment.get(
-        p["augment"], **({"target": p["ada_target"]} if p["augment"] == "ada" else {})
+        p.augment, **({"target": p.ada_target} if p.augment == "ada" else {})
     )
     # --seed sets the GAN's noise seed too (z, label and augmentation draws).
-    gan = gankeras.GAN(**networks, replay_buffer=replay, augment=augment, seed=p["seed"])
+    gan = gankeras.GAN(**networks, replay_buffer=replay, augment=augment, seed=p.seed)
     gan.compile(
-        d_optimizer=keras.optimizers.Adam(p["d_learning_rate"], beta_1=p["beta_1"]),
+        d_optimizer=keras.optimizers.Adam(p.d_learning_rate, beta_1=p.beta_1),
         # EMA horizon ~100 steps (Keras's default momentum): with 0.999 a
         # run of a few thousand steps still carries much of the random init.
         g_optimizer=keras.optimizers.Adam(
-            p["g_learning_rate"], beta_1=p["beta_1"], use_ema=p["ema"], ema_momentum=0.99
+            p.g_learning_rate, beta_1=p.beta_1, use_ema=p.ema, ema_momentum=0.99
         ),
-        loss=p["loss"],
-        d_steps=p["d_steps"],
-        gradient_penalty=p["gradient_penalty"],
+        loss=p.loss,
+        d_steps=p.d_steps,
+        gradient_penalty=p.gradient_penalty,
     )
     return gan
 
 
 def run_trainer(inputs, outputs, p):
+    """The executor: `p` is the `TrainerParameters` (resolved)."""
     import keras
 
     from gankeras.distribute import get_strategy, strategy_scope
 
-    keras.utils.set_random_seed(p["seed"])
+    keras.utils.set_random_seed(p.seed)
     with open(inputs["examples"].path("stats.json")) as f:
         stats = json.load(f)
     # Networks, optimizers and fit all live in the strategy's scope; with
     # several replicas --batch_size is the global batch.
     try:
-        get_strategy(p["strategy"])  # Fails for engines the backend lacks.
+        get_strategy(p.strategy)  # Fails for engines the backend lacks.
     except ValueError as error:
-        raise PipelineError(f"--strategy={p['strategy']}: {error}") from error
-    with strategy_scope(p["strategy"]):
+        raise PipelineError(f"--strategy={p.strategy}: {error}") from error
+    with strategy_scope(p.strategy):
         return _train(inputs, outputs, p, stats)
 
 
@@ -198,18 +236,18 @@ def training_dataset(examples, p, conditional, initial_epoch):
     from gankeras.data import pipeline
 
     dataset, count = example_gen.training_examples(examples, with_labels=conditional)
-    steps_per_epoch = p["steps_per_epoch"] or count // p["batch_size"]
+    steps_per_epoch = p.steps_per_epoch or count // p.batch_size
     if steps_per_epoch < 1:
         raise PipelineError(
-            f"--batch_size={p['batch_size']} is larger than the {count} training "
+            f"--batch_size={p.batch_size} is larger than the {count} training "
             "examples: one batch needs at least batch_size examples. Use a "
             f"--batch_size of at most {count} (or more --num_train_examples)."
         )
     dataset = pipeline.finish(
         dataset,
         value_range=pipeline.UINT8_RANGE,
-        batch_size=p["batch_size"],
-        seed=p["seed"],
+        batch_size=p.batch_size,
+        seed=p.seed,
         shuffle_buffer=shuffle_window(count, examples),
         start_batch=initial_epoch * steps_per_epoch,
         source=f"the {count} training examples",
@@ -241,7 +279,7 @@ def _train(inputs, outputs, p, stats):
     initial_epoch = callbacks.resume_or_start(gan, checkpoint_dir)
     if initial_epoch:
         print(f"  resuming from the checkpoint of epoch {initial_epoch}")
-    if initial_epoch < p["epochs"]:
+    if initial_epoch < p.epochs:
         dataset, steps_per_epoch = training_dataset(
             inputs["examples"], p, gan.conditional, initial_epoch
         )
@@ -251,7 +289,7 @@ def _train(inputs, outputs, p, stats):
         extra = monitoring_callbacks(inputs["examples"], p, gan, model_dir, initial_epoch)
         gan.fit(
             dataset,
-            epochs=p["epochs"],
+            epochs=p.epochs,
             initial_epoch=initial_epoch,
             steps_per_epoch=steps_per_epoch,
             callbacks=[
@@ -259,16 +297,12 @@ def _train(inputs, outputs, p, stats):
                 callbacks.SampleGrid(samples_dir, seeds=np.arange(SAMPLE_GRID_SEEDS)),
                 callbacks.GANCheckpoint(checkpoint_dir, keep=2),
             ],
-            verbose=p["verbose"],
+            verbose=p.verbose,
         )
     # The whole history, also of epochs trained before a resume: it is kept
     # with the checkpoints (the last epoch always gets one).
-    history = callbacks.read_history(checkpoint_dir, p["epochs"])
-    best = (
-        callbacks.quality.read_best(quality_dir(model_dir))
-        if p.get("quality_every_n_epochs")
-        else None
-    )
+    history = callbacks.read_history(checkpoint_dir, p.epochs)
+    best = callbacks.quality.read_best(quality_dir(model_dir)) if p.quality_every_n_epochs else None
     if best is not None:
         # The best generator Quality kept (saved with its EMA weights).
         import shutil
@@ -295,12 +329,12 @@ def _train(inputs, outputs, p, stats):
         )
     grids = sorted(n for n in os.listdir(samples_dir) if n.startswith("fakes"))
     return {
-        "epochs": p["epochs"],
+        "epochs": p.epochs,
         "resumed_from_epoch": initial_epoch,
         "final_metrics": {k: v[-1] for k, v in history.items()},
         "sample_grid": os.path.join(samples_dir, grids[-1]) if grids else None,
         **({"quality_best_epoch": best["epoch"], "quality_best": best} if best else {}),
-        **({"tensorboard": os.path.join(model_dir, "tensorboard")} if p.get("tensorboard") else {}),
+        **({"tensorboard": os.path.join(model_dir, "tensorboard")} if p.tensorboard else {}),
     }
 
 
@@ -314,8 +348,8 @@ def monitoring_callbacks(examples, p, gan, model_dir, initial_epoch):
     from gankeras import callbacks
     from gankeras.data.pixels import to_model_range
 
-    every = p.get("quality_every_n_epochs") or 0
-    if not every and not p.get("tensorboard"):
+    every = p.quality_every_n_epochs
+    if not every and not p.tensorboard:
         return []
     count = max(QUALITY_REAL_IMAGES if every else 0, TENSORBOARD_REAL_IMAGES)
     images, labels, _ = example_gen.load_examples(examples, "train", limit=count)
@@ -327,21 +361,21 @@ def monitoring_callbacks(examples, p, gan, model_dir, initial_epoch):
         # A fixed extractor (see the module docstring): the same seeded
         # random weights in every run and after every resume.
         encoder = contrastive.ContrastiveEncoder(
-            contrastive.build_contrastive_encoder(tuple(gan.image_shape), seed=p["seed"])
+            contrastive.build_contrastive_encoder(tuple(gan.image_shape), seed=p.seed)
         )
         found.append(
             callbacks.Quality(
                 encoder.features,
                 real,
                 every_n_epochs=every,
-                num_samples=p.get("quality_samples") or 256,
-                seed=p["seed"],
+                num_samples=p.quality_samples,
+                seed=p.seed,
                 directory=quality_dir(model_dir),
-                use_ema=p["ema"],
+                use_ema=p.ema,
                 resume=initial_epoch > 0,
             )
         )
-    if p.get("tensorboard"):
+    if p.tensorboard:
         conditional = gan.conditional and labels is not None
         found.append(
             callbacks.GANTensorBoard(

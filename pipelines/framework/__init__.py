@@ -1,7 +1,8 @@
 """A minimal local orchestrator in the shape of TFX.
 
 - `Component`: declared inputs (channels from upstream outputs), outputs and
-  JSON-able parameters, plus an executor function doing the work.
+  parameters (a typed `Parameters` record, serialized to JSON), plus an
+  executor function doing the work.
 - `Artifact`: one output directory `<root>/<Component>/<output>/<run_id>/`.
 - `LocalRunner`: runs components in order, writes an execution record per
   run (`<root>/<Component>/executions/<run_id>.json`) and reuses the outputs
@@ -22,4 +23,5 @@ from pipelines.framework.artifact import Artifact
 from pipelines.framework.component import Channel, Component
 from pipelines.framework.errors import PipelineError
 from pipelines.framework.lock import LockHeldError, RunLock
+from pipelines.framework.parameters import RESOLVED, RUNTIME, Parameters
 from pipelines.framework.runner import ExecutionRecord, LocalRunner

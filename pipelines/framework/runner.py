@@ -5,7 +5,8 @@ Execution record (`<root>/<Component>/executions/<run_id>.json`):
 ```
 {"component": "Trainer", "run_id": "20261126-111500-3f2a9c1e",
  "cache_key": "3f2a9c1e...", "status": "complete" | "running" | "failed",
- "parameters": {...}, "inputs": {"examples": "<uri>"},
+ "parameters": {...the component's Parameters.to_json()...},
+ "inputs": {"examples": "<uri>"},
  "outputs": {"model": "<uri>"}, "result": {...metrics...},
  "code_version": "0.1.0+<digest of gankeras/ and pipelines/>",
  "environment": {"keras_backend": "jax", ...}, "pid": 1234,
@@ -13,7 +14,8 @@ Execution record (`<root>/<Component>/executions/<run_id>.json`):
  "cached_from": null | "<run_id>", "error": "<on failure>"}
 ```
 
-The cache key covers the component name, its (resolved) parameters, the
+The cache key covers the component name, its (resolved) parameters (every
+serialized field: `pipelines.framework.parameters`), the
 fingerprints of its inputs, the code of every `.py` file under `gankeras/`
 and `pipelines/`, and the environment (Keras backend and versions).
 """
@@ -30,6 +32,7 @@ import time
 
 from pipelines.framework.artifact import Artifact
 from pipelines.framework.errors import PipelineError
+from pipelines.framework.parameters import Parameters, serialize, with_values
 
 
 @dataclasses.dataclass
@@ -45,6 +48,10 @@ class ExecutionRecord:
     result: dict
     record_path: str
     seconds: float
+    # The execution's parameters (a `Parameters` record, or a dict); for a
+    # reused execution read back from its record (`RUNTIME` fields at their
+    # defaults).
+    parameters: object = None
 
 
 # The packages whose code decides what an execution produces: every `.py`
@@ -127,7 +134,7 @@ def cache_key(component, input_artifacts, version, env=None):
     payload = json.dumps(
         {
             "component": component.name,
-            "parameters": component.parameters,
+            "parameters": serialize(component.parameters),
             "inputs": {k: a.fingerprint for k, a in sorted(input_artifacts.items())},
             "code_version": version,
             "environment": environment() if env is None else env,
@@ -169,9 +176,9 @@ class LocalRunner:
                 )
             inputs[name] = records[channel.component].outputs[channel.output]
         if component.resolvers:
-            component.parameters = dict(
+            component.parameters = with_values(
                 component.parameters,
-                **{name: fn(inputs) for name, fn in component.resolvers.items()},
+                {name: fn(inputs) for name, fn in component.resolvers.items()},
             )
         for check in component.checks:
             check(inputs, component.parameters)
@@ -207,7 +214,7 @@ class LocalRunner:
             "run_id": run_id,
             "cache_key": key,
             "status": "running",
-            "parameters": component.parameters,
+            "parameters": serialize(component.parameters),
             "inputs": {k: a.uri for k, a in inputs.items()},
             "outputs": {k: a.uri for k, a in outputs.items()},
             "result": None,
@@ -227,7 +234,7 @@ class LocalRunner:
             _write_json(path, record)
             self.log(f"[{component.name}] running (run {run_id})")
             result = component.executor(
-                inputs, outputs, dict(component.parameters, **component.runtime)
+                inputs, outputs, with_values(component.parameters, component.runtime)
             )
             record.update(
                 status="complete",
@@ -266,6 +273,7 @@ class LocalRunner:
             record["result"],
             path,
             record["seconds"],
+            component.parameters,
         )
 
     def _new_run_id(self, component_name, key):
@@ -281,6 +289,11 @@ class LocalRunner:
             name: Artifact(component.name, name, uri, f"{key}:{name}", previous["run_id"])
             for name, uri in previous["outputs"].items()
         }
+        record_path = self._record_path(component.name, previous["run_id"])
+        parameters = previous.get("parameters") or {}
+        if isinstance(component.parameters, Parameters):
+            # Raises PipelineError naming an unknown or missing key.
+            parameters = type(component.parameters).from_json(parameters, where=record_path)
         self.log(
             f"[{component.name}] cached: inputs, parameters and code unchanged; "
             f"reusing run {previous['run_id']}"
@@ -293,8 +306,9 @@ class LocalRunner:
             True,
             outputs,
             previous.get("result") or {},
-            self._record_path(component.name, previous["run_id"]),
+            record_path,
             0.0,
+            parameters,
         )
 
     def _record_path(self, component_name, run_id):
