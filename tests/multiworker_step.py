@@ -8,15 +8,18 @@ in the environment (`tests.multiworker_cluster`): TensorFlow joins it through
 then `DataParallel` over every process's CPU device). Each process has one
 CPU device, so two processes are two replicas.
 
-Every worker builds the GAN of `tests.test_distribution._build` from seed 0
-once alone and once under the multi-worker strategy with the first's initial
+For each augmentation case (`CASES`: ADA, DiffAugment), every worker builds
+the GAN of `tests.test_distribution._build` (with that augmentation) from
+seed 0 once alone and once under the multi-worker strategy with the first's initial
 weights (the same everywhere), and fits the second on a `tf.data` pipeline of global batches, which the engine shards
 per worker (rows `[4 i, 4 i + 4)` of each batch of 8 on worker i). It saves
-its state to `FOLDER/worker<i>.npz`: every weight, both optimizers' variables
-(slots, iterations, EMA), the replay pool, the EMA generator weights, the
-logged metrics and the latents its replica's step would draw next. Worker 0
-also saves the initial state (`initial.npz`), fits the lone GAN on the whole
-global batches and saves its state as `FOLDER/single.npz`, the reference the test compares
+its state to `FOLDER/worker<i>-<case>.npz`: every weight (ADA's p too),
+both optimizers' variables (slots, iterations, EMA), the replay pool, the
+EMA generator weights, the logged metrics, and the latents and augmentation
+parameters (`draw/<name>`) its replica's step would draw next. Worker 0 also
+saves the initial state (`initial-<case>.npz`), fits the lone GAN on the
+whole global batches and saves its state as `FOLDER/single-<case>.npz`, the
+reference the test compares
 every worker with (worker 1 does not repeat it: the cluster's time is the
 slower worker's).
 """

@@ -8,7 +8,9 @@ on 127.0.0.1 with free ports and one CPU device each
 (`tests/multiworker_cluster.py`); each worker (`tests/multiworker_step.py`)
 compares two multi-worker steps of a conditional WGAN-GP with `d_steps=2`, a
 replay pool and EMA with the single-process steps on the same global batches,
-from the same initial weights. The cluster has a hard deadline and every
+from the same initial weights, once per augmentation of D's inputs (ADA with
+its adapted p, DiffAugment; `tests.multiworker_step.CASES`), in one cluster
+start-up. The cluster has a hard deadline and every
 worker's process group is killed when the fixture is done, whatever happened.
 """
 

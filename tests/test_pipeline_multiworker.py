@@ -231,6 +231,43 @@ def test_the_chief_is_the_chief_task_else_worker_0():
     assert cluster.read_tf_config(chief % "worker") == (1, 2, False)
 
 
+# What TensorFlow said when worker 1 was killed, in the runs seen here.
+LOST_WORKER_ERRORS = [
+    "{{function_node __wrapped__CollectiveReduceV2_Nordering_token_1_device_/job:worker/"
+    "replica:0/task:0/device:CPU:0}} Collective ops is aborted by: Error reported from "
+    "/job:worker/task:1: The following tasks are unhealthy (stopped sending heartbeats):\n"
+    "/job:worker/replica:0/task:1\nThe tasks have crashed. [Op:CollectiveReduceV2]",
+    "Connection reset by peer Additional GRPC error information from remote target "
+    "/job:worker/replica:0/task:1 while calling /tensorflow.WorkerService/RecvBuf "
+    "[[{{node adam/CollectiveReduceV2}}]] [Op:__inference_multi_step_on_iterator_3480]",
+]
+
+
+@pytest.mark.backend_independent
+@pytest.mark.parametrize("text", LOST_WORKER_ERRORS)
+def test_the_error_names_the_lost_worker_not_this_one(text):
+    import tensorflow as tf
+
+    chief = cluster.Role(0, 2, True, None, job="worker", task=0)
+    with pytest.raises(PipelineError, match="^The cluster lost worker 1: it stopped answering"):
+        with cluster.lost_worker_error(chief):
+            raise tf.errors.UnavailableError(None, None, text)
+    worker = cluster.Role(1, 2, False, None, job="worker", task=1)
+    with pytest.raises(PipelineError, match="^The cluster lost worker 0"):
+        with cluster.lost_worker_error(worker):
+            raise tf.errors.UnavailableError(None, None, text.replace("task:1", "task:0"))
+
+
+@pytest.mark.backend_independent
+def test_other_tensorflow_errors_pass_through():
+    import tensorflow as tf
+
+    chief = cluster.Role(0, 2, True, None)
+    with pytest.raises(tf.errors.InvalidArgumentError):
+        with cluster.lost_worker_error(chief):
+            raise tf.errors.InvalidArgumentError(None, None, "Incompatible shapes")
+
+
 # ----------------------------------------------------------------------
 # Where the pipeline writes: file-system paths only
 # ----------------------------------------------------------------------

@@ -67,15 +67,19 @@ class Role:
     """This process in the cluster.
 
     Attributes:
-        index: its task index; count: the number of workers.
+        index: its position among the workers (the chief task first);
+            count: the number of workers.
         chief: whether it writes (and evaluates, and pushes).
         strategy: the `tf.distribute` strategy every worker created.
+        job, task: its `TF_CONFIG` task type and index.
     """
 
     index: int
     count: int
     chief: bool
     strategy: object
+    job: str = "worker"
+    task: int = 0
 
 
 def join(config):
@@ -100,7 +104,9 @@ def join(config):
             "examples/train_multiworker.py and evaluate and push on one machine; "
             "see docs/distribution.md."
         )
-    index, count, chief = read_tf_config(os.environ.get("TF_CONFIG"))
+    text = os.environ.get("TF_CONFIG")
+    index, count, chief = read_tf_config(text)
+    task = json.loads(text)["task"]
     from gankeras import distribute
 
     distribute.configure_failure_detection(
@@ -114,7 +120,7 @@ def join(config):
             f"within {STARTUP_TIMEOUT:.0f} s ({error}). Start the same command on every "
             "worker, each with its own TF_CONFIG task index."
         ) from error
-    return Role(index=index, count=count, chief=chief, strategy=strategy)
+    return Role(index, count, chief, strategy, job=task["type"], task=int(task["index"]))
 
 
 def read_tf_config(text):
@@ -395,14 +401,22 @@ def tf_errors():
     return tf.errors.OpError
 
 
-# TensorFlow's words for an aborted collective (heartbeats, timeouts), and
-# where they name the lost task.
-_LOST = re.compile(r"unhealthy|heartbeat|is down|aborted|Deadline|unavailable", re.IGNORECASE)
-_PEER = (
-    re.compile(r"[Ee]rror reported from /job:(\w+)/(?:replica:\d+/)?task:(\d+)"),
-    re.compile(r"unhealthy.*?/job:(\w+)/(?:replica:\d+/)?task:(\d+)", re.DOTALL),
-    re.compile(r"/job:(\w+)/(?:replica:\d+/)?task:(\d+) is down"),
+# TensorFlow's words for a collective that lost a peer (missed heartbeats,
+# a reset connection, a timeout), and how it names tasks.
+_LOST = re.compile(
+    r"unhealthy|heartbeat|is down|aborted|Deadline|unavailable|Connection reset|Socket closed",
+    re.IGNORECASE,
 )
+_TASK = re.compile(r"/job:(\w+)/(?:replica:\d+/)?task:(\d+)")
+
+
+def _lost_task(text, own):
+    """The first task named in TensorFlow's error `text` that is not this
+    one (`own`: `(job, index)`), as "worker 1"; None if none is named."""
+    for job, index in _TASK.findall(text):
+        if (job, int(index)) != own:
+            return f"{job} {index}"
+    return None
 
 
 @contextlib.contextmanager
@@ -419,13 +433,13 @@ def lost_worker_error(role, outputs=None):
         if not (lost or _LOST.search(str(error))):
             raise
         text = str(error)
-        peer = next((m for m in (p.search(text) for p in _PEER) if m), None)
-        who = f"{peer.group(1)} {peer.group(2)}" if peer else "another worker"
+        who = _lost_task(text, (role.job, role.task)) or "another worker"
         where = ""
         if role.chief and outputs and "model" in outputs:
             where = f" ({outputs['model'].path('checkpoints')})"
         raise PipelineError(
-            f"The cluster lost {who}: it stopped sending heartbeats, so this "
+            f"The cluster lost {who}: it stopped answering (its process ended or its "
+            "machine is unreachable), so this "
             f"worker ({role.index} of {role.count}) cannot continue "
             f"({type(error).__name__}: {' '.join(text.split())[-400:]}). Start the same "
             "command on every worker again: the Trainer resumes from the chief's last "
