@@ -30,9 +30,9 @@ import pytest
 from pipelines.config import PipelineConfig
 from pipelines.framework import PipelineError, cluster
 from tests.multiworker_cluster import ROOT, cluster_environments, kill_group
-from tests.test_pipeline_support import TINY_FLAGS, write_idx_files
+from tests.test_pipeline_support import TINY_FLAGS, snapshot, write_idx_files
 
-EPOCHS = 8
+EPOCHS = 4  # the kill lands after epoch 1; the chief cannot finish epoch 3 alone
 RUN_DEADLINE = 420  # s for one two-worker run (about 70 s on 2 shared cores)
 # s from the kill to the chief's exit: HEARTBEAT_TIMEOUT (10 s) plus the
 # coordination service's reporting; about 15 s seen on 2 shared cores.
@@ -115,6 +115,7 @@ def runs(tmp_path_factory):
             "log": chief_log.read_text(),
             "checkpoints": sorted(os.path.basename(p) for p in glob.glob(checkpoints)),
             "worker_temp": sorted(os.listdir(first[1][2])),
+            "trainer": [r for c, r in _records(tmp / "root") if c == "Trainer"],
         }
         second = _start(tmp, 2)
         processes += [p for p, _, _ in second]
@@ -147,8 +148,9 @@ def test_killing_a_worker_fails_the_chief_with_a_clear_error_in_bounded_time(run
     assert "resumes from the chief's last checkpoint" in lost["log"]
     assert "Traceback" not in lost["log"]
     # The chief recorded its Trainer execution as failed (it is re-entered).
-    trainer = [r for c, r in _records(runs["tmp"] / "root") if c == "Trainer"]
-    assert trainer[0]["status"] == "failed" and trainer[0]["pid"] == runs["first_chief"]
+    (trainer,) = lost["trainer"]
+    assert trainer["status"] == "failed" and trainer["pid"] == runs["first_chief"]
+    assert "The cluster lost worker 1" in trainer["error"]
     # The killed worker could not remove its temporary directory.
     assert [n for n in lost["worker_temp"] if n.startswith(cluster.TEMP_PREFIX)]
 
@@ -231,6 +233,111 @@ def test_the_chief_is_the_chief_task_else_worker_0():
     assert cluster.read_tf_config(chief % "worker") == (1, 2, False)
 
 
+# ----------------------------------------------------------------------
+# The hand-over between the chief and the others (in-process: the
+# collective broadcast replaced by a list of messages)
+# ----------------------------------------------------------------------
+def _components(calls):
+    from pipelines.framework import Component
+
+    def make(inputs, outputs, p):
+        with open(outputs["data"].path("data.txt"), "w") as f:
+            f.write("data")
+
+    def train(inputs, outputs, p):
+        calls.append((inputs, outputs, p))
+        seen = sorted(os.listdir(outputs["model"].uri))
+        with open(outputs["model"].path("checkpoint"), "w") as f:
+            f.write(f"{p['epochs']}")
+        return {"seen": seen}
+
+    source = Component("Source", make, outputs=("data",))
+    trainer = Component(
+        "Trainer",
+        train,
+        inputs={"examples": source.output("data")},
+        outputs=("model",),
+        parameters={"epochs": 3},
+        runtime={"verbose": 1},
+    )
+    return [source, trainer]
+
+
+@pytest.mark.backend_independent
+def test_the_chief_hands_the_trainer_to_the_others_or_says_it_is_cached(tmp_path, monkeypatch):
+    sent = []
+    monkeypatch.setattr(cluster, "broadcast", lambda role, message, **kw: sent.append(message))
+    chief = cluster.Role(0, 2, True, None)
+    cluster.ChiefRunner(str(tmp_path), chief, log=lambda line: None).run(_components([]))
+    (message,) = sent  # told once, before the Trainer ran
+    assert message["run"] == "Trainer"
+    assert message["parameters"] == {"epochs": 3, "verbose": 1}
+    assert message["inputs"]["examples"]["uri"].startswith(str(tmp_path / "Source" / "data"))
+    assert message["outputs"]["model"].startswith(str(tmp_path / "Trainer" / "model"))
+    sent.clear()
+    cluster.ChiefRunner(str(tmp_path), chief, log=lambda line: None).run(_components([]))
+    (message,) = sent
+    assert message["run"] is None and "cached" in message["reason"]
+
+
+@pytest.mark.backend_independent
+def test_a_chief_failing_before_the_trainer_stops_the_others(tmp_path, monkeypatch):
+    sent = []
+    monkeypatch.setattr(cluster, "broadcast", lambda role, message, **kw: sent.append(message))
+    components = _components([])
+
+    def fail(inputs, outputs, p):
+        raise PipelineError("Bad --batch_size")
+
+    components[0].executor = fail
+    with pytest.raises(PipelineError):
+        cluster.ChiefRunner(str(tmp_path), cluster.Role(0, 2, True, None)).run(components)
+    (message,) = sent
+    assert message["run"] is None and "Bad --batch_size" in message["failed"]
+    monkeypatch.setattr(cluster, "broadcast", lambda role, message, **kw: sent[0])
+    worker = cluster.Role(1, 2, False, None, task=1)
+    with pytest.raises(PipelineError, match="The chief's run failed before training.*batch_size"):
+        cluster.follow(worker, _components([]), log=lambda line: None)
+
+
+@pytest.mark.backend_independent
+def test_a_worker_trains_in_a_removed_copy_of_the_chiefs_model_directory(tmp_path, monkeypatch):
+    chief_model = tmp_path / "root" / "Trainer" / "model" / "run1"
+    chief_model.mkdir(parents=True)
+    (chief_model / "ckpt-000002").write_text("the chief's checkpoint")
+    examples = tmp_path / "root" / "Source" / "data" / "run0"
+    examples.mkdir(parents=True)
+    message = {
+        "run": "Trainer",
+        "inputs": {
+            "examples": {
+                "producer": "Source",
+                "name": "data",
+                "uri": str(examples),
+                "fingerprint": "k:data",
+                "run_id": "run0",
+            }
+        },
+        "outputs": {"model": str(chief_model)},
+        "parameters": {"epochs": 3, "verbose": 1},
+    }
+    monkeypatch.setattr(cluster, "broadcast", lambda role, message_, **kw: message)
+    monkeypatch.setattr(cluster.tempfile, "tempdir", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    before = snapshot(str(tmp_path / "root"))
+    calls = []
+    worker = cluster.Role(1, 2, False, None, task=1)
+    result = cluster.follow(worker, _components(calls), log=lambda line: None)
+    ((inputs, outputs, parameters),) = calls
+    assert inputs["examples"].uri == str(examples)  # reads the chief's data
+    assert outputs["model"].uri.startswith(str(tmp_path / "tmp" / cluster.TEMP_PREFIX))
+    assert result["worker"]["result"] == {"seen": ["ckpt-000002"]}  # resumes from a copy
+    assert parameters == {"epochs": 3, "verbose": 0}
+    assert snapshot(str(tmp_path / "root")) == before  # wrote nothing there
+    assert os.listdir(tmp_path / "tmp") == []  # and removed its directory
+    assert "wrote nothing" in cluster.summary(result)
+
+
 # What TensorFlow said when worker 1 was killed, in the runs seen here.
 LOST_WORKER_ERRORS = [
     "{{function_node __wrapped__CollectiveReduceV2_Nordering_token_1_device_/job:worker/"
@@ -276,7 +383,6 @@ def test_other_tensorflow_errors_pass_through():
 @pytest.mark.parametrize("url", ["gs://bucket/run", "s3://bucket/run", "ram://run"])
 def test_object_store_urls_are_refused_before_anything_is_written(tmp_path, monkeypatch, flag, url):
     from pipelines import pipeline
-    from tests.test_pipeline_support import snapshot
 
     monkeypatch.chdir(tmp_path)  # where os.path.abspath("gs://...") would write
     idx = write_idx_files(str(tmp_path / "idx"))
