@@ -57,7 +57,7 @@ STARTUP_TIMEOUT = 600.0  # s every worker waits for the others to start
 # coordination service; its default is 10 s).
 HEARTBEAT_TIMEOUT = 10.0
 # s a worker waits for the chief to reach the Trainer (ExampleGen first);
-# a dead chief is noticed by the checks above long before.
+# a dead chief is noticed by its missing heartbeats long before.
 HANDOFF_TIMEOUT = 24 * 3600.0
 TEMP_PREFIX = "gankeras-pipeline-worker-"
 
