@@ -68,6 +68,11 @@ def main(folder):
     x = rng.uniform(-1, 1, (GLOBAL_BATCH * STEPS, 4, 4, 1)).astype("float32")
     y = rng.randint(0, 3, (GLOBAL_BATCH * STEPS,)).astype("int32")
 
+    if backend == "tensorflow":
+        # A dataset read from a file (as the pipeline's TFRecord shards):
+        # TensorFlow's AUTO policy would shard it by file.
+        rows = _rows_from_a_file(strategy, x, os.path.join(folder, f"worker{worker}.tfrecord"))
+        np.save(os.path.join(folder, f"file-rows{worker}.npy"), rows)
     weight_paths = {}
     for case in CASES:
         keras.utils.set_random_seed(0)
@@ -81,18 +86,27 @@ def main(folder):
         _phase(f"{case}: multi-worker fit", started)
         weight_paths[case] = [v.path for v in gan.weights]
         state = _state(gan, history)
-        state["latents"] = _replica_draw(
-            gan, strategy, backend, lambda n, gan=gan: phases.sample_latents(gan, n)
+        state["latents"], draws = _from_one_state(
+            gan,
+            lambda gan=gan: _replica_draw(
+                gan, strategy, backend, lambda n: phases.sample_latents(gan, n)
+            ),
+            lambda gan=gan: _replica_draw(gan, strategy, backend, _augment_draw(gan)),
         )
-        state.update(_prefixed("draw/", _replica_draw(gan, strategy, backend, _augment_draw(gan))))
+        state.update(_prefixed("draw/", draws))
         np.savez(os.path.join(folder, f"worker{worker}-{case}.npz"), **state)
         if worker == 0:
             np.savez(os.path.join(folder, f"initial-{case}.npz"), **_state(single))
             history = single.fit(x, y, batch_size=GLOBAL_BATCH, epochs=1, shuffle=False, verbose=0)
             state = _state(single, history)
-            state["latents"] = _numpy(phases.sample_latents(single, GLOBAL_BATCH))
-            draws = _augment_draw(single)(GLOBAL_BATCH)
-            state.update(_prefixed("draw/", {k: _numpy(v) for k, v in draws.items()}))
+            state["latents"], draws = _from_one_state(
+                single,
+                lambda single=single: _numpy(phases.sample_latents(single, GLOBAL_BATCH)),
+                lambda single=single: {
+                    k: _numpy(v) for k, v in _augment_draw(single)(GLOBAL_BATCH).items()
+                },
+            )
+            state.update(_prefixed("draw/", draws))
             np.savez(os.path.join(folder, f"single-{case}.npz"), **state)
             _phase(f"{case}: single-process fit", started)
     info = {
@@ -144,6 +158,40 @@ def _build(case):
         **compile_options,
     )
     return gan
+
+
+def _rows_from_a_file(strategy, x, path):
+    """This worker's rows of the first global batch of a `tf.data` pipeline
+    that reads `x` from a TFRecord file (one file: fewer than workers) and
+    batches it globally, as the strategy distributes it."""
+    import tensorflow as tf
+
+    with tf.io.TFRecordWriter(path) as writer:
+        for row in x:
+            writer.write(tf.io.serialize_tensor(tf.constant(row)).numpy())
+    dataset = tf.data.TFRecordDataset(path).map(
+        lambda record: tf.io.parse_tensor(record, tf.float32)
+    )
+    dataset = dataset.batch(GLOBAL_BATCH, drop_remainder=True)
+    first = next(iter(strategy.experimental_distribute_dataset(dataset)))
+    return strategy.experimental_local_results(first)[0].numpy()
+
+
+def _from_one_state(gan, *draws):
+    """`[draw() for draw in draws]`, each from the seed state `gan` has now
+    (restored after a draw that advanced it: eager and TensorFlow draws do,
+    a jitted stateless JAX draw does not), so the draws of the workers and
+    of the single process compare whatever each advanced."""
+    import numpy as np
+
+    state = gan.seed_generator.state
+    saved = _numpy(state.value)
+    results = []
+    for draw in draws:
+        results.append(draw())
+        if not np.array_equal(_numpy(state.value), saved):
+            state.assign(saved)
+    return results
 
 
 def _augment_draw(gan):

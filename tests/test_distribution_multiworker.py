@@ -86,6 +86,8 @@ def cluster(tmp_path_factory):
         for case in CASES
     }
     states["info"] = [json.loads((folder / f"worker{i}.json").read_text()) for i in range(2)]
+    if BACKEND == "tensorflow":
+        states["file_rows"] = [np.load(folder / f"file-rows{i}.npy") for i in range(2)]
     for i, info in enumerate(states["info"]):
         assert info["worker"] == i
         assert info["backend"] == BACKEND  # the workers ran this engine
@@ -184,6 +186,15 @@ def test_workers_augment_with_their_own_rows_of_the_single_process_draw(cluster,
     assert continuous, names
     for name in continuous:
         assert not np.array_equal(run[0][name], run[1][name]), name
+
+
+@pytest.mark.skipif(BACKEND != "tensorflow", reason="tf.distribute's dataset sharding")
+def test_workers_take_their_rows_of_a_dataset_read_from_a_file(cluster):
+    # Not file by file (TensorFlow's AUTO policy): the pipeline's data is
+    # TFRecord shards, fewer than the workers here.
+    x = np.random.RandomState(0).uniform(-1, 1, (GLOBAL_BATCH * STEPS, 4, 4, 1)).astype("float32")
+    for worker in (0, 1):
+        np.testing.assert_array_equal(cluster["file_rows"][worker], _rows(x[:GLOBAL_BATCH], worker))
 
 
 # ----------------------------------------------------------------------
