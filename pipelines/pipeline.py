@@ -19,7 +19,7 @@ from pipelines.components.evaluator import BLESSING_METRICS, make_evaluator
 from pipelines.components.example_gen import make_example_gen
 from pipelines.components.pusher import make_pusher
 from pipelines.components.trainer import make_trainer
-from pipelines.framework import LocalRunner, PipelineError, RunLock
+from pipelines.framework import PipelineError, RunLock, cluster
 
 LOCK_FILE = ".pipeline.lock"
 
@@ -154,6 +154,12 @@ def run(config, log=print):
     from gankeras.export import versions
 
     config.validate()
+    cluster.check_posix_paths(config)  # no gs:// and the like
+    # --strategy=multi_worker: join the cluster first; a worker that is not
+    # the chief only trains with it (pipelines/framework/cluster.py).
+    role = cluster.join(config)
+    if role is not None and not role.chief:
+        return cluster.follow(role, build_components(config), log=log)
     preflight(config)
     root = os.path.abspath(config.pipeline_root)
     root_lock, model_lock = locks(config)
@@ -163,7 +169,7 @@ def run(config, log=print):
         if removed:
             log(f"removed temporary version directories of killed runs: {', '.join(removed)}")
         try:
-            records = LocalRunner(root, log=log).run(build_components(config))
+            records = cluster.make_runner(role, root, log=log).run(build_components(config))
         except CheckpointMismatchError as error:
             raise PipelineError(
                 f"The Trainer cannot resume its unfinished run: {error}\n"
@@ -197,6 +203,8 @@ def write_config(config, path):
 
 def summary(config, records):
     """The final console summary: paths, metrics, pushed version."""
+    if cluster.is_worker_result(records):
+        return cluster.summary(records)
     trainer, evaluator, pusher = records["Trainer"], records["Evaluator"], records["Pusher"]
     lines = ["", "=== Pipeline summary ==="]
     for name, record in records.items():

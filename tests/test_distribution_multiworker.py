@@ -8,7 +8,9 @@ on 127.0.0.1 with free ports and one CPU device each
 (`tests/multiworker_cluster.py`); each worker (`tests/multiworker_step.py`)
 compares two multi-worker steps of a conditional WGAN-GP with `d_steps=2`, a
 replay pool and EMA with the single-process steps on the same global batches,
-from the same initial weights. The cluster has a hard deadline and every
+from the same initial weights, once per augmentation of D's inputs (ADA with
+its adapted p, DiffAugment; `tests.multiworker_step.CASES`), in one cluster
+start-up. The cluster has a hard deadline and every
 worker's process group is killed when the fixture is done, whatever happened.
 """
 
@@ -29,11 +31,13 @@ from tests.multiworker_cluster import (
     python_module,
     run_cluster,
 )
-from tests.multiworker_step import GLOBAL_BATCH, SCENARIO, STEPS
+from tests.multiworker_step import CASES, GLOBAL_BATCH, SCENARIO, STEPS
 
 BACKEND = keras.backend.backend()
 TOLERANCE = 2e-5  # as tests/test_distribution.py: float summation order only
-CLUSTER_DEADLINE = 300  # seconds; the cluster took 30-140 s on 2 shared cores
+# seconds; one augmentation case took 30-140 s on 2 shared cores, both cases
+# 130 s (TensorFlow) and over 300 s (JAX) at a load average of 15-20.
+CLUSTER_DEADLINE = 600
 ENGINES = {
     "tensorflow": "TensorFlow's MultiWorkerMirroredStrategy",
     "jax": "JAX's jax.distributed + keras.distribution.DataParallel",
@@ -53,8 +57,9 @@ torch_only = pytest.mark.skipif(
 # ----------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
-    """The states the two workers and the single-process reference saved:
-    `{"initial", "single", 0, 1}` -> name -> array (see
+    """The states the two workers and the single-process reference saved,
+    per augmentation case (`tests.multiworker_step.CASES`): `case ->
+    {"initial", "single", 0, 1} -> name -> array` (see
     `tests.multiworker_step._state`), and `"info"`: each worker's report."""
     if BACKEND not in ENGINES:
         pytest.skip(
@@ -69,15 +74,20 @@ def cluster(tmp_path_factory):
         timeout=CLUSTER_DEADLINE,
     )
     states = {
-        key: dict(np.load(folder / f"{name}.npz"))
-        for key, name in (
-            ("initial", "initial"),
-            ("single", "single"),
-            (0, "worker0"),
-            (1, "worker1"),
-        )
+        case: {
+            key: dict(np.load(folder / f"{name}-{case}.npz"))
+            for key, name in (
+                ("initial", "initial"),
+                ("single", "single"),
+                (0, "worker0"),
+                (1, "worker1"),
+            )
+        }
+        for case in CASES
     }
     states["info"] = [json.loads((folder / f"worker{i}.json").read_text()) for i in range(2)]
+    if BACKEND == "tensorflow":
+        states["file_rows"] = [np.load(folder / f"file-rows{i}.npy") for i in range(2)]
     for i, info in enumerate(states["info"]):
         assert info["worker"] == i
         assert info["backend"] == BACKEND  # the workers ran this engine
@@ -95,48 +105,96 @@ def _largest_difference(state_a, state_b, prefix):
     )
 
 
+@pytest.mark.parametrize("case", CASES)
 @pytest.mark.parametrize("worker", [0, 1])
-def test_multi_worker_step_matches_single_process_step(cluster, worker):
-    single, state = cluster["single"], cluster[worker]
+def test_multi_worker_step_matches_single_process_step(cluster, case, worker):
+    run = cluster[case]
+    single, state = run["single"], run[worker]
     # The weights moved, so equal weights mean equal (all-reduced) updates.
-    assert _largest_difference(cluster["initial"], single, "weight/") > 1e-3
+    assert _largest_difference(run["initial"], single, "weight/") > 1e-3
     worst = max(
         (n for n in single if n.startswith("weight/")),
         key=lambda n: np.max(np.abs(single[n] - state[n]), initial=0.0),
     )
-    path = cluster["info"][worker]["weight_paths"][int(worst.split("/")[1])]
+    path = cluster["info"][worker]["weight_paths"][case][int(worst.split("/")[1])]
     assert _largest_difference(single, state, "weight/") < TOLERANCE, path
     # Both optimizers' slots and iteration counts, and the EMA slots.
     assert _largest_difference(single, state, "optimizer/") < TOLERANCE
 
 
+@pytest.mark.parametrize("case", CASES)
 @pytest.mark.parametrize("worker", [0, 1])
-def test_multi_worker_metrics_are_global_batch_means(cluster, worker):
-    assert "log/gradient_penalty" in cluster[worker]
-    assert _largest_difference(cluster["single"], cluster[worker], "log/") < TOLERANCE
+def test_multi_worker_metrics_are_global_batch_means(cluster, case, worker):
+    run = cluster[case]
+    assert "log/gradient_penalty" in run[worker]
+    assert _largest_difference(run["single"], run[worker], "log/") < TOLERANCE
 
 
+@pytest.mark.parametrize("case", CASES)
 @pytest.mark.parametrize("worker", [0, 1])
-def test_multi_worker_replay_pool_and_ema_match_single_process(cluster, worker):
-    state = cluster[worker]
+def test_multi_worker_replay_pool_and_ema_match_single_process(cluster, case, worker):
+    run = cluster[case]
+    state = run[worker]
     # Every fake of every critic step written once into the pool.
     assert int(state["pool/count"]) == GLOBAL_BATCH * STEPS * SCENARIO[1]["d_steps"]
-    assert _largest_difference(cluster["single"], state, "pool/") < TOLERANCE
-    assert _largest_difference(cluster["single"], state, "ema/") < TOLERANCE
+    assert _largest_difference(run["single"], state, "pool/") < TOLERANCE
+    assert _largest_difference(run["single"], state, "ema/") < TOLERANCE
 
 
-def test_workers_draw_their_own_rows_of_the_single_process_draw(cluster):
-    single = cluster["single"]["latents"]
-    assert single.shape == (GLOBAL_BATCH, 4)
+@pytest.mark.parametrize("worker", [0, 1])
+def test_multi_worker_ada_p_follows_the_global_real_logits(cluster, worker):
+    run = cluster["ada"]
+    # Logged p and r_t after the last critic step, as one process adapts them
+    # from the whole batch's logits (all-gathered), on every worker.
+    for name in ("log/augment_p", "log/augment_rt"):
+        assert abs(float(run[worker][name]) - float(run["single"][name])) < TOLERANCE, name
+    p = float(run["single"]["log/augment_p"])
+    # interval 1, two critic steps per batch, two batches: 4 moves of 8/80.
+    assert p != 0.5 and p in [pytest.approx(0.5 + k * 0.1, abs=1e-6) for k in range(-4, 5)]
+
+
+def _rows(values, worker):
     local = GLOBAL_BATCH // 2
+    return values[worker * local : (worker + 1) * local]
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_workers_draw_their_own_rows_of_the_single_process_draw(cluster, case):
+    run = cluster[case]
+    single = run["single"]["latents"]
+    assert single.shape == (GLOBAL_BATCH, 4)
     for worker in (0, 1):
-        np.testing.assert_allclose(
-            cluster[worker]["latents"],
-            single[worker * local : (worker + 1) * local],
-            atol=TOLERANCE,
-        )
-    first, second = cluster[0]["latents"], cluster[1]["latents"]
+        np.testing.assert_allclose(run[worker]["latents"], _rows(single, worker), atol=TOLERANCE)
+    first, second = run[0]["latents"], run[1]["latents"]
     assert np.min(np.abs(first - second)) > 0.0  # not one batch twice
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_workers_augment_with_their_own_rows_of_the_single_process_draw(cluster, case):
+    run = cluster[case]
+    names = sorted(n for n in run["single"] if n.startswith("draw/"))
+    assert len(names) >= 3, names  # several transforms' parameters
+    for name in names:
+        single = run["single"][name]
+        assert single.shape[0] == GLOBAL_BATCH, name
+        for worker in (0, 1):
+            np.testing.assert_allclose(
+                run[worker][name].astype("float64"), _rows(single, worker), atol=TOLERANCE
+            )
+    # The workers' continuous draws differ (not one augmentation twice).
+    continuous = [n for n in names if run["single"][n].dtype.kind == "f"]
+    assert continuous, names
+    for name in continuous:
+        assert not np.array_equal(run[0][name], run[1][name]), name
+
+
+@pytest.mark.skipif(BACKEND != "tensorflow", reason="tf.distribute's dataset sharding")
+def test_workers_take_their_rows_of_a_dataset_read_from_a_file(cluster):
+    # Not file by file (TensorFlow's AUTO policy): the pipeline's data is
+    # TFRecord shards, fewer than the workers here.
+    x = np.random.RandomState(0).uniform(-1, 1, (GLOBAL_BATCH * STEPS, 4, 4, 1)).astype("float32")
+    for worker in (0, 1):
+        np.testing.assert_array_equal(cluster["file_rows"][worker], _rows(x[:GLOBAL_BATCH], worker))
 
 
 # ----------------------------------------------------------------------

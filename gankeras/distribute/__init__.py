@@ -7,6 +7,7 @@ on JAX; PyTorch trains on one device.
 
 from gankeras.distribute.strategies import (
     STRATEGIES,
+    configure_failure_detection,
     get_strategy,
     num_replicas,
     strategy_scope,

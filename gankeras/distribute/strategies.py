@@ -29,6 +29,39 @@ import keras
 
 STRATEGIES = ("default", "mirrored", "multi_worker", "tpu")
 _STRATEGIES = {}  # (backend, name, devices) -> strategy, see get_strategy
+# How TensorFlow's multi-worker strategy notices a lost worker and how long
+# it waits for the others at start-up (see `configure_failure_detection`);
+# 0: TensorFlow's defaults.
+_FAILURE_DETECTION = {"heartbeat_timeout": 0.0, "startup_timeout": 0.0}
+
+
+def configure_failure_detection(heartbeat_timeout=None, startup_timeout=None):
+    """How `get_strategy("multi_worker")` on TensorFlow notices a lost worker.
+
+    `tf.distribute.MultiWorkerMirroredStrategy` runs TensorFlow's
+    coordination service (its leader in the chief, an agent in every
+    worker). A worker whose heartbeats stop for `heartbeat_timeout` seconds
+    (killed, crashed, its machine gone) is reported to every other worker,
+    whose pending and later collectives then fail with
+    `tf.errors.UnavailableError` ("Collective ops is aborted by: ... The
+    following tasks are unhealthy (stopped sending heartbeats)"): a worker
+    blocked in an all-reduce with a dead peer fails instead of waiting
+    forever. `startup_timeout` bounds how long the workers wait for each
+    other to register when the strategy is created.
+
+    Call it before the strategy is created (the settings are read once, at
+    creation). Arguments left None keep their value; 0 keeps TensorFlow's
+    default (10 s heartbeat timeout; wait for the others forever). JAX's
+    `jax.distributed` has its own heartbeat: this applies to TensorFlow only.
+    """
+    for name, value in (
+        ("heartbeat_timeout", heartbeat_timeout),
+        ("startup_timeout", startup_timeout),
+    ):
+        if value is not None:
+            if not value >= 0:
+                raise ValueError(f"`{name}` must be >= 0 seconds. Received: {name}={value!r}")
+            _FAILURE_DETECTION[name] = float(value)
 
 
 def get_strategy(name="default", devices=None):
@@ -169,10 +202,57 @@ def _tf_multi_worker(devices):
 
             return tf.nest.map_structure(reduce_leaf, value)
 
+        def experimental_distribute_dataset(self, dataset, options=None):
+            """Every worker takes its rows of every global batch
+            (`AutoShardPolicy.DATA`) unless the dataset says otherwise:
+            TensorFlow's AUTO policy shards a dataset read from files by
+            file, so each worker would read other files, batch them itself
+            and train on other global batches than one process does."""
+            policy = dataset.options().experimental_distribute.auto_shard_policy
+            if policy == tf.data.experimental.AutoShardPolicy.AUTO:
+                shard = tf.data.Options()
+                shard.experimental_distribute.auto_shard_policy = (
+                    tf.data.experimental.AutoShardPolicy.DATA
+                )
+                dataset = dataset.with_options(shard)
+            return super().experimental_distribute_dataset(dataset, options)
+
     # The cluster (workers, this task's index) comes from TF_CONFIG. On CPU
     # the collectives are ring all-reduces over gRPC ("AUTO" picks RING;
     # NCCL on GPUs).
+    _configure_coordination_service()
     return MultiWorkerMirroredStrategy()
+
+
+def _configure_coordination_service():
+    """Sets up TensorFlow's coordination service as
+    `MultiWorkerMirroredStrategy` does (leader: the chief, else worker 0),
+    with the timeouts of `configure_failure_detection`. Nothing to do with
+    TensorFlow's defaults, or when it is set up already, or without a
+    cluster (no TF_CONFIG: one worker)."""
+    import tensorflow as tf
+    from tensorflow.compiler.xla.tsl.protobuf import coordination_config_pb2
+    from tensorflow.python.distribute import multi_worker_util
+    from tensorflow.python.eager import context
+
+    heartbeat, startup = (_FAILURE_DETECTION[k] for k in ("heartbeat_timeout", "startup_timeout"))
+    if not (heartbeat or startup) or context.context().coordination_service is not None:
+        return
+    resolver = tf.distribute.cluster_resolver.TFConfigClusterResolver()
+    cluster_spec = resolver.cluster_spec()
+    jobs = [job for job in ("chief", "worker") if job in cluster_spec.jobs]
+    if not jobs or resolver.task_type not in jobs:
+        return
+    context.context().configure_coordination_service(
+        service_type="standalone",
+        service_leader=multi_worker_util.coordination_leader(cluster_spec),
+        heartbeat_timeout_in_ms=round(heartbeat * 1000),
+        cluster_register_timeout_in_ms=round(startup * 1000),
+        coordinated_jobs=[
+            coordination_config_pb2.CoordinatedJob(name=job, num_tasks=cluster_spec.num_tasks(job))
+            for job in jobs
+        ],
+    )
 
 
 def _tf_tpu(devices):
