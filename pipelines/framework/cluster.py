@@ -48,6 +48,7 @@ import tempfile
 
 from pipelines.framework.artifact import Artifact
 from pipelines.framework.errors import PipelineError
+from pipelines.framework.parameters import Parameters, serialize, with_values
 from pipelines.framework.runner import LocalRunner
 
 # Components that run on every worker (the others run on the chief only).
@@ -243,7 +244,7 @@ class ChiefRunner(LocalRunner):
                     "run": name,
                     "inputs": {k: dataclasses.asdict(a) for k, a in inputs.items()},
                     "outputs": {k: a.uri for k, a in outputs.items()},
-                    "parameters": parameters,
+                    "parameters": serialize(parameters),
                 }
             )
             with lost_worker_error(self.role, outputs):
@@ -299,7 +300,10 @@ def follow(role, components, log=print):
             os.makedirs(local, exist_ok=True)
             outputs[name] = Artifact(component.name, name, local, f"worker:{name}", "worker")
         log(f"worker {role.index}: running {component.name} with the chief in {temp}")
-        parameters = dict(message["parameters"], verbose=0)
+        parameters = message["parameters"]
+        if isinstance(component.parameters, Parameters):
+            parameters = type(component.parameters).from_json(parameters, where="the chief")
+        parameters = with_values(parameters, {"verbose": 0})
         with lost_worker_error(role, outputs):
             result = component.executor(inputs, outputs, parameters)
     finally:
