@@ -26,7 +26,7 @@ TensorFlow.
 """
 
 import collections
-import os
+import io
 
 import numpy as np
 from PIL import Image, ImageColor, ImageOps
@@ -209,9 +209,14 @@ def decode_file(path, image_size=None, channels=None, background=(255, 255, 255)
             corrupt or truncated image, or too small with `upscale=False`.
     """
     try:
-        if os.path.getsize(path) == 0:
-            raise UnusableImage(path, "empty file (0 bytes)")
-        with Image.open(path) as image:
+        with open(path, "rb") as f:
+            data = f.read()  # one read: Pillow then parses from memory
+    except OSError as err:
+        raise UnusableImage(path, f"unreadable file ({err})") from None
+    if not data:
+        raise UnusableImage(path, "empty file (0 bytes)")
+    try:
+        with Image.open(io.BytesIO(data)) as image:
             mode, size = image.mode, image.size
             if image_size is not None and image.format == "JPEG":
                 (new_w, new_h), _ = _target(size, image_size)
@@ -220,8 +225,6 @@ def decode_file(path, image_size=None, channels=None, background=(255, 255, 255)
             if image.getexif().get(_EXIF_ORIENTATION, 1) != 1:  # camera photos
                 image = ImageOps.exif_transpose(image)
             converted = to_channels(image, channels, background)
-    except UnusableImage:
-        raise
     except (OSError, SyntaxError, ValueError, EOFError) as err:
         # UnidentifiedImageError (not an image) and truncated data are OSErrors.
         kind = "not an image Pillow can read" if "cannot identify" in str(err) else "corrupt image"
