@@ -103,25 +103,23 @@ def _decode_chunk(paths, options):
 
 def _decode_packed(paths, options):
     """Worker: `_decode_chunk` packed for the trip to the parent: the pixels
-    of the chunk in one bytes object, the histograms in one int64 array and
+    of the chunk in one bytes object, the channel sums in one array and
     per path `(shape, size, mode, upscaled)` or the reason (str). One large
     buffer pickles much faster than a list of small arrays."""
     results = _decode_chunk(paths, options)
     images = [r for r in results if not isinstance(r, str)]
     pixels = b"".join(r.array.tobytes() for r in images)
-    histograms = (
-        np.concatenate([r.histogram for r in images]) if images else np.zeros((0, 256), np.int64)
-    )
+    sums = np.concatenate([r.sums for r in images], axis=1) if images else np.zeros((2, 0))
     entries = [
         r if isinstance(r, str) else (r.array.shape, r.size, r.mode, r.upscaled) for r in results
     ]
-    return entries, pixels, histograms
+    return entries, pixels, sums
 
 
 def _unpack(packed):
     """The `DecodedImage`s (or reasons) of `_decode_packed`; the arrays are
     read-only views of the chunk's buffer."""
-    entries, pixels, histograms = packed
+    entries, pixels, sums = packed
     results, offset, row = [], 0, 0
     for entry in entries:
         if isinstance(entry, str):
@@ -131,7 +129,7 @@ def _unpack(packed):
         count, channels = shape[0] * shape[1] * shape[2], shape[2]
         array = np.frombuffer(pixels, np.uint8, count, offset).reshape(shape)
         results.append(
-            decoding.DecodedImage(array, size, mode, upscaled, histograms[row : row + channels])
+            decoding.DecodedImage(array, size, mode, upscaled, sums[:, row : row + channels])
         )
         offset, row = offset + count, row + channels
     return results

@@ -268,17 +268,19 @@ def _top(counter, n=20):
 
 
 class _Statistics:
-    """Running count, sizes, modes and per-channel value histograms."""
+    """Running count, sizes, modes and per-channel sums of values and squares."""
 
     def __init__(self):
         self.count = self.upscaled = 0
         self.sizes, self.modes = collections.Counter(), collections.Counter()
         self.max_channels = 0
-        self.histograms = {1: np.zeros((1, 256), np.int64), 3: np.zeros((3, 256), np.int64)}
+        self.sums = {1: np.zeros((2, 1)), 3: np.zeros((2, 3))}
+        self.pixels = {1: 0, 3: 0}  # per channel
 
     def add(self, decoded, label):
-        c = decoded.array.shape[-1]
-        self.histograms[c] += decoded.histogram
+        height, width, c = decoded.array.shape
+        self.sums[c] += decoded.sums
+        self.pixels[c] += height * width
         self.count += 1
         self.upscaled += bool(decoded.upscaled)
         self.sizes[f"{decoded.size[0]}x{decoded.size[1]}"] += 1
@@ -289,13 +291,14 @@ class _Statistics:
         """Per-channel mean and std (0..255) with 1-channel images counted
         in every channel of a 3-channel dataset (readers broadcast them)."""
         if channels == 1:
-            histogram = self.histograms[1] + self.histograms[3].sum(0, keepdims=True)
+            sums = self.sums[1] + self.sums[3].sum(1, keepdims=True)
+            pixels = self.pixels[1] + 3 * self.pixels[3]
         else:
-            histogram = self.histograms[3] + self.histograms[1]
-        values = np.arange(256, dtype=np.float64)
-        pixels = np.maximum(histogram.sum(1), 1)
-        mean = histogram @ values / pixels
-        var = np.maximum(histogram @ values**2 / pixels - mean**2, 0.0)
+            sums = self.sums[3] + self.sums[1]
+            pixels = self.pixels[3] + self.pixels[1]
+        pixels = max(pixels, 1)
+        mean = sums[0] / pixels
+        var = np.maximum(sums[1] / pixels - mean**2, 0.0)
         return mean, np.sqrt(var)
 
     def mean(self, channels):
