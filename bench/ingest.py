@@ -20,8 +20,15 @@ Each runs for N and N/10: peak memory that does not grow with N shows the
 streaming. Prints the CPU (model name; AVX-512 / AMX flags). The machine may
 be shared: figures are one run each, so read ratios, not absolutes.
 
+`--baseline=REV` instead compares ExampleGen of this tree with the code of
+git revision REV (exported with `git archive`), run after run interleaved
+(`--rounds` pairs) on the same folder of N images: wall images/s, images
+per CPU-second (all processes: writer + workers) and the load average
+around each run.
+
 Usage:
     python bench/ingest.py [--n=100000] [--size=64] [--workers=2] [--workdir=DIR]
+    python bench/ingest.py --baseline=a877183 --n=20000 [--rounds=3]
 """
 
 import argparse
@@ -98,6 +105,7 @@ def child_examplegen(args):
 
     import tensorflow  # noqa: F401  (imported before the clock, as in the pipeline)
 
+    import gankeras.data  # noqa: F401  (as in the pipeline, whose process has it)
     from pipelines.components import example_gen
     from pipelines.framework import Artifact
 
@@ -179,12 +187,14 @@ def child_train(args):
     )
 
 
-def run_child(kind, **options):
-    flags = [f"--_child={kind}"] + [f"--{k}={v}" for k, v in options.items() if v is not None]
+def run_child(kind, tree=REPO_ROOT, **options):
+    """Runs one measurement in a fresh process importing the code of `tree`."""
+    flags = [f"--_child={kind}", f"--_tree={tree}"]
+    flags += [f"--{k}={v}" for k, v in options.items() if v is not None]
     env = dict(
         os.environ,
         TF_CPP_MIN_LOG_LEVEL="3",
-        PYTHONPATH=REPO_ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""),
+        PYTHONPATH=tree + os.pathsep + os.environ.get("PYTHONPATH", ""),
     )
     result = subprocess.run(
         [sys.executable, os.path.abspath(__file__), *flags],
@@ -209,9 +219,12 @@ def main():
     parser.add_argument("--folder", default=None)
     parser.add_argument("--limit", type=int, default=None)
     parser.add_argument("--examples", default=None)
+    parser.add_argument("--baseline", default=None, help="git revision to compare with")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--_tree", default=REPO_ROOT)
     args = parser.parse_args()
     if args._child:
-        sys.path.insert(0, REPO_ROOT)
+        sys.path.insert(0, args._tree)
         child = {"examplegen": child_examplegen, "input": child_input, "train": child_train}
         print(json.dumps(child[args._child](args)))
         return
@@ -226,6 +239,9 @@ def main():
         + (f" (generated in {made:.0f} s)" if made else " (reused)")
     )
     print()
+    if args.baseline:
+        compare(args, workdir, folder)
+        return
     header = (
         f"{'stage':<22}{'images':>9}{'seconds':>9}{'images/s':>10}"
         f"{'peak RSS MB':>13}{'worker RSS MB':>15}"
@@ -269,6 +285,81 @@ def main():
         f"shuffle buffer {args.shuffle_buffer}, batch 128. The input pipeline feeds "
         f"{feed['rate'] / train['rate']:,.0f}x the training rate of the pipeline's default "
         f"DCGAN at {args.size}x{args.size}x3."
+    )
+
+
+def export_revision(revision, workdir):
+    """The tree of git `revision`, exported once under `workdir`."""
+    sha = subprocess.run(
+        ["git", "rev-parse", "--short", revision],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    tree = os.path.join(workdir, f"tree-{sha}")
+    if not os.path.isdir(tree):
+        os.makedirs(tree + ".partial", exist_ok=True)
+        archive = subprocess.run(
+            ["git", "archive", sha], cwd=REPO_ROOT, capture_output=True, check=True
+        ).stdout
+        subprocess.run(["tar", "-x", "-C", tree + ".partial"], input=archive, check=True)
+        os.rename(tree + ".partial", tree)
+    return sha, tree
+
+
+def compare(args, workdir, folder):
+    """ExampleGen of `--baseline` vs this tree, interleaved run by run."""
+    sha, tree = export_revision(args.baseline, workdir)
+    contenders = ((f"baseline {sha}", tree), ("this tree", REPO_ROOT))
+    header = (
+        f"{'round':<7}{'code':<18}{'images':>8}{'seconds':>9}{'images/s':>10}"
+        f"{'images/CPU-s':>14}{'load before/after':>20}"
+    )
+    print(f"ExampleGen, {args.workers} decoding workers, interleaved")
+    print(header)
+    print("-" * len(header))
+    totals = {name: [0, 0.0, 0.0] for name, _ in contenders}
+    for round_ in range(1, args.rounds + 1):
+        for name, code in contenders:
+            before = os.getloadavg()[0]
+            gen = run_child(
+                "examplegen",
+                tree=code,
+                folder=folder,
+                size=args.size,
+                workers=args.workers,
+                workdir=workdir,
+            )
+            subprocess.run(["rm", "-rf", gen["examples"]], check=False)
+            total = totals[name]
+            total[0] += gen["images"]
+            total[1] += gen["seconds"]
+            total[2] += gen["cpu"]
+            print(
+                f"{round_:<7}{name:<18}{gen['images']:>8}{gen['seconds']:>9.1f}"
+                f"{gen['rate']:>10,.0f}{gen['images'] / gen['cpu']:>14,.0f}"
+                f"{before:>11.1f} / {os.getloadavg()[0]:.1f}"
+            )
+    print()
+    (base_name, _), (new_name, _) = contenders
+    rate = {name: t[0] / t[1] for name, t in totals.items()}
+    cpu_rate = {name: t[0] / t[2] for name, t in totals.items()}
+    for name in totals:
+        print(
+            f"{name:<18} all rounds: {rate[name]:,.0f} images/s, "
+            f"{cpu_rate[name]:,.0f} images per CPU-second"
+        )
+    print(
+        f"ratio this tree / baseline: {rate[new_name] / rate[base_name]:.2f}x images/s, "
+        f"{cpu_rate[new_name] / cpu_rate[base_name]:.2f}x images per CPU-second "
+        f"({1e6 / cpu_rate[new_name]:.0f} vs {1e6 / cpu_rate[base_name]:.0f} CPU-us per image)."
+    )
+    cores = min(args.workers, os.cpu_count())
+    print(
+        f"Bound, not a measurement: with {cores} free cores ExampleGen could reach at most "
+        f"~{cores * cpu_rate[new_name]:,.0f} images/s ({cores} x images per CPU-second); "
+        "wall images/s above is what this (shared) machine gave."
     )
 
 

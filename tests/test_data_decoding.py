@@ -86,7 +86,7 @@ def test_library_folder_dataset_matches_the_pipeline(tmp_path):
     )
     library = next(iter(dataset)).numpy()
     component = example_gen.make_example_gen(
-        image_dir=str(tmp_path / "in"), image_size=32, background="black"
+        image_dir=str(tmp_path / "in"), image_size=32, background="black", order_seed=None
     )
     (tmp_path / "out").mkdir()
     out = Artifact("ExampleGen", "examples", str(tmp_path / "out"), "k", "r")

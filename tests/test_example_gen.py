@@ -151,7 +151,9 @@ def test_grayscale_folder_gets_one_channel_and_a_colour_file_makes_three(tmp_pat
     examples, _ = run(tmp_path, tmp_path / "gray", out="g", image_size=32, workers=0)
     assert example_gen.read_stats(examples)["image_shape"] == [32, 32, 1]
     save(tmp_path / "gray" / "z_colour.png", rgb((255, 0, 0), (32, 32)))
-    examples, _ = run(tmp_path, tmp_path / "gray", out="c", image_size=32, workers=0)
+    examples, _ = run(
+        tmp_path, tmp_path / "gray", out="c", image_size=32, order_seed=None, workers=0
+    )
     images, _, stats = example_gen.load_examples(examples)
     assert stats["image_shape"] == [32, 32, 3]
     np.testing.assert_array_equal(images[1, 0, 0], [10, 10, 10])  # gray broadcast to RGB
@@ -159,15 +161,15 @@ def test_grayscale_folder_gets_one_channel_and_a_colour_file_makes_three(tmp_pat
     assert example_gen.read_stats(examples)["image_shape"] == [32, 32, 1]
 
 
-def test_every_tenth_image_is_held_out_deterministically(tmp_path):
+def test_every_tenth_image_in_file_order_is_held_out_without_an_order_seed(tmp_path):
     for i in range(30):
         save(tmp_path / "in" / f"{i:02d}.png", Image.new("L", (32, 32), i))
-    examples, _ = run(tmp_path, tmp_path / "in", image_size=32, workers=0)
+    examples, _ = run(tmp_path, tmp_path / "in", image_size=32, order_seed=None, workers=0)
     train, _, stats = example_gen.load_examples(examples)
     test, _, _ = example_gen.load_examples(examples, "test")
     assert test[:, 0, 0, 0].tolist() == [9, 19, 29]
     assert train[:, 0, 0, 0].tolist() == [i for i in range(30) if i % 10 != 9]
-    assert "10%" in stats["held_out"]
+    assert "10%" in stats["held_out"] and stats["order"] == "sorted file order"
 
 
 def test_worker_processes_write_the_same_shards_as_one_process(tmp_path):
@@ -195,13 +197,14 @@ def test_labels_from_folders_and_the_training_examples_reader(tmp_path):
     assert stats["class_names"] == ["cat", "dog"] and stats["num_classes"] == 2
     dataset, count = example_gen.training_examples(examples, with_labels=True)
     pairs = [(int(x[0, 0, 0]), int(y)) for x, y in dataset.as_numpy_iterator()]
-    assert count == 18 and len(pairs) == 18
-    assert pairs == [(100 * c + i, c) for c in range(2) for i in range(10) if i != 9]
+    assert count == 18 and len(pairs) == 18 and len(set(pairs)) == 18
+    assert all(value // 100 == label for value, label in pairs)  # each file keeps its class
     dataset, _ = example_gen.training_examples(examples, with_labels=False)
     element = next(iter(dataset))
     assert element.shape == (32, 32, 1) and element.dtype.name == "uint8"
     limited, labels, _ = example_gen.load_examples(examples, "train", limit=5)
-    assert limited.shape == (5, 32, 32, 1) and labels.tolist() == [0] * 5
+    assert limited.shape == (5, 32, 32, 1)
+    assert labels.tolist() == [value // 100 for value, _ in pairs[:5]]
 
 
 def test_unlabelled_folder_refuses_labels(tmp_path):
@@ -215,7 +218,9 @@ def test_unlabelled_folder_refuses_labels(tmp_path):
 def test_num_examples_keeps_the_first_usable_training_images(tmp_path):
     for i in range(40):
         save(tmp_path / "in" / f"{i:02d}.png", Image.new("L", (32, 32), i))
-    examples, _ = run(tmp_path, tmp_path / "in", image_size=32, num_examples=12, workers=0)
+    examples, _ = run(
+        tmp_path, tmp_path / "in", image_size=32, num_examples=12, order_seed=None, workers=0
+    )
     train, _, stats = example_gen.load_examples(examples)
     assert train[:, 0, 0, 0].tolist() == [i for i in range(14) if i % 10 != 9][:12]
     assert stats["count"] == 12
@@ -277,3 +282,96 @@ def test_cache_key_changes_when_a_file_is_replaced(tmp_path):
     os.utime(tmp_path / "in" / "a.png", ns=(1, 1))
     after = example_gen.make_example_gen(image_dir=str(tmp_path / "in")).parameters
     assert before.image_files != after.image_files
+
+
+def shard_labels(examples):
+    """The labels of each training shard, in record order."""
+    import tensorflow as tf
+
+    return [
+        [
+            tf.train.Example.FromString(record).features.feature["label"].int64_list.value[0]
+            for record in tf.data.TFRecordDataset(examples.path(name)).as_numpy_iterator()
+        ]
+        for name in example_gen.read_stats(examples)["shards"]["train"]
+    ]
+
+
+@pytest.fixture(scope="module")
+def clustered(tmp_path_factory):
+    """4 class folders of 40 images each (pixel value = class * 50 + i)."""
+    root = tmp_path_factory.mktemp("clustered")
+    for c in range(4):
+        for i in range(40):
+            save(root / "in" / f"class{c}" / f"{i:02d}.png", Image.new("L", (32, 32), 50 * c + i))
+    return root
+
+
+def test_a_class_clustered_folder_is_written_mixed_across_shards(clustered, monkeypatch):
+    monkeypatch.setattr(example_gen, "SHARD_BYTES", 36 * 32 * 32)  # 36 images a shard
+    mixed, _ = run(
+        clustered, clustered / "in", out="mixed", image_size=32, labels_from_folders=True, workers=0
+    )
+    in_order, _ = run(
+        clustered,
+        clustered / "in",
+        out="in_order",
+        image_size=32,
+        labels_from_folders=True,
+        order_seed=None,
+        workers=0,
+    )
+    shards = shard_labels(mixed)
+    assert len(shards) == 4 and sum(map(len, shards)) == 144
+    assert all(len(set(labels)) == 4 for labels in shards)  # every shard holds every class
+    assert [len(set(labels)) for labels in shard_labels(in_order)] == [1, 1, 1, 1]
+    _, test_labels, _ = example_gen.load_examples(mixed, "test")
+    assert len(set(test_labels.tolist())) >= 3  # the hold-out is not one class either
+    limited, _ = run(
+        clustered,
+        clustered / "in",
+        out="limited",
+        image_size=32,
+        labels_from_folders=True,
+        num_examples=12,
+        workers=0,
+    )
+    _, labels, _ = example_gen.load_examples(limited)
+    assert len(labels) == 12 and len(set(labels.tolist())) >= 3
+
+
+def test_the_same_files_and_seed_give_the_same_shards(clustered):
+    def shard_bytes(examples):
+        stats = example_gen.read_stats(examples)
+        return [open(examples.path(n), "rb").read() for n in stats["shards"]["train"]]
+
+    first, _ = run(clustered, clustered / "in", out="first", image_size=32, workers=0)
+    again, _ = run(clustered, clustered / "in", out="again", image_size=32, workers=0)
+    other, _ = run(clustered, clustered / "in", out="other", image_size=32, order_seed=1, workers=0)
+    assert shard_bytes(first) == shard_bytes(again)
+    a, _, stats = example_gen.load_examples(first)
+    b, _, _ = example_gen.load_examples(other)
+    assert "default_rng(0)" in stats["order"]
+    assert a[:, 0, 0, 0].tolist() != b[:, 0, 0, 0].tolist()  # another seed: another order
+    values = sorted(
+        a[:, 0, 0, 0].tolist() + example_gen.load_examples(first, "test")[0][:, 0, 0, 0].tolist()
+    )
+    assert values == sorted(50 * c + i for c in range(4) for i in range(40))
+
+
+@pytest.mark.parametrize(
+    "shape, label", [((32, 32, 3), None), ((28, 28, 1), 7), ((1, 1, 1), 0), ((130, 130, 3), 300)]
+)
+def test_serialized_examples_are_the_protobuf_tf_train_example(shape, label):
+    import tensorflow as tf
+
+    image = np.random.default_rng(0).integers(0, 256, shape, dtype=np.uint8)
+    feature = {
+        "image": tf.train.Feature(bytes_list=tf.train.BytesList(value=[image.tobytes()])),
+        "shape": tf.train.Feature(int64_list=tf.train.Int64List(value=list(shape))),
+    }
+    if label is not None:
+        feature["label"] = tf.train.Feature(int64_list=tf.train.Int64List(value=[label]))
+    expected = tf.train.Example(features=tf.train.Features(feature=feature))
+    record = example_gen.serialize_example(image, shape, label)
+    assert tf.train.Example.FromString(record) == expected

@@ -26,7 +26,7 @@ TensorFlow.
 """
 
 import collections
-import os
+import io
 
 import numpy as np
 from PIL import Image, ImageColor, ImageOps
@@ -40,7 +40,7 @@ _EXIF_ORIENTATION = 0x0112
 GRAY_MODES = ("1", "L", "LA", "La", "I", "I;16", "I;16B", "I;16L", "I;16N", "F")
 
 DecodedImage = collections.namedtuple(
-    "DecodedImage", ["array", "size", "mode", "upscaled", "histogram"], defaults=(None,)
+    "DecodedImage", ["array", "size", "mode", "upscaled", "sums"], defaults=(None,)
 )
 DecodedImage.__doc__ = """One decoded image.
 
@@ -49,19 +49,26 @@ Attributes:
     size: `(width, height)` of the file before resizing.
     mode: the file's Pillow mode ("RGB", "RGBA", "P", "L", ...).
     upscaled: whether the image was smaller than the target and enlarged.
-    histogram: int64 `[C, 256]`: how many pixels of each channel have each
-        value (for dataset statistics without float work per pixel).
+    sums: float64 `[2, C]`: per channel the sum of the pixel values and the
+        sum of their squares (exact: integers far below 2**53), for dataset
+        mean and std without a pass over the pixels later.
 """
 
+_ONES = {}
 
-def channel_histogram(array):
-    """int64 `[C, 256]` value counts per channel of a uint8 `[H, W, C]`."""
-    flat = array.reshape(-1, array.shape[-1])
-    return np.stack([np.bincount(flat[:, k], minlength=256) for k in range(flat.shape[1])])
+
+def channel_sums(array):
+    """float64 `[2, C]`: per-channel sum and sum of squares of a uint8
+    `[H, W, C]` (two matrix-vector products; exact in float64)."""
+    flat = array.reshape(-1, array.shape[-1]).astype(np.float64)
+    ones = _ONES.get(len(flat))
+    if ones is None:
+        ones = _ONES[len(flat)] = np.ones(len(flat))
+    return np.stack([ones @ flat, ones @ (flat * flat)])
 
 
 def _decoded(array, size, mode, upscaled):
-    return DecodedImage(array, size, mode, upscaled, channel_histogram(array))
+    return DecodedImage(array, size, mode, upscaled, channel_sums(array))
 
 
 class UnusableImage(ValueError):
@@ -209,9 +216,14 @@ def decode_file(path, image_size=None, channels=None, background=(255, 255, 255)
             corrupt or truncated image, or too small with `upscale=False`.
     """
     try:
-        if os.path.getsize(path) == 0:
-            raise UnusableImage(path, "empty file (0 bytes)")
-        with Image.open(path) as image:
+        with open(path, "rb") as f:
+            data = f.read()  # one read: Pillow then parses from memory
+    except OSError as err:
+        raise UnusableImage(path, f"unreadable file ({err})") from None
+    if not data:
+        raise UnusableImage(path, "empty file (0 bytes)")
+    try:
+        with Image.open(io.BytesIO(data)) as image:
             mode, size = image.mode, image.size
             if image_size is not None and image.format == "JPEG":
                 (new_w, new_h), _ = _target(size, image_size)
@@ -220,8 +232,6 @@ def decode_file(path, image_size=None, channels=None, background=(255, 255, 255)
             if image.getexif().get(_EXIF_ORIENTATION, 1) != 1:  # camera photos
                 image = ImageOps.exif_transpose(image)
             converted = to_channels(image, channels, background)
-    except UnusableImage:
-        raise
     except (OSError, SyntaxError, ValueError, EOFError) as err:
         # UnidentifiedImageError (not an image) and truncated data are OSErrors.
         kind = "not an image Pillow can read" if "cannot identify" in str(err) else "corrupt image"

@@ -7,6 +7,12 @@ through `gankeras.data.decoding`'s rules (transparency composited onto
 `channels` converted) in worker processes, and is written as it comes: the
 dataset is never held in memory.
 
+A folder is read in a seeded permutation of its sorted file list
+(`order_seed`, default 0): a folder of class sub-folders would otherwise be
+written class after class, which the Trainer's bounded shuffle window
+(`trainer.SHUFFLE_WINDOW_BYTES`) could not mix. The same files and seed give
+the same shards. IDX and TFDS data keep the source's order.
+
 Output `examples/`:
 - `train-00000.tfrecord`, ... and `test-00000.tfrecord`, ...: one
   `tf.train.Example` per image: `image` (raw uint8 bytes, row-major
@@ -14,11 +20,11 @@ Output `examples/`:
   (int64). A record may hold 1 channel in a 3-channel dataset (a grayscale
   file among colour ones); readers broadcast it to `stats["channels"]`.
 - the held-out split `test-*`: the source's test split, else every 10th
-  image in source order (a deterministic 10% hold-out, not trained on).
+  image in that order (a deterministic 10% hold-out, not trained on).
 - `stats.json`: `count`, `test_count`, `image_shape` `[S, S, C]`,
   `channels`, `num_classes`, `class_names`, `sizes_seen` / `modes_seen`
   (of the files), `upscaled`, per-channel `mean` / `std` (0..255, training
-  split), the shard lists, `source`.
+  split), the shard lists, `source`, `order`.
 - `skipped.json`: every file not used, with the reason.
 
 Later components read the shards through `training_examples` (the Trainer)
@@ -71,6 +77,8 @@ class ExampleGenParameters(Parameters):
     labels_from_folders: bool
     idx_files: dict | None = None
     image_files: dict | None = None
+    # The seed of a folder's write order (None for the other sources).
+    order_seed: int | None = None
     # Decoding processes (None: the CPU count).
     workers: int | None = dataclasses.field(default=None, metadata=RUNTIME)
 
@@ -87,6 +95,7 @@ def make_example_gen(
     upscale_small_images=True,
     strict_images=False,
     labels_from_folders=False,
+    order_seed=0,
     workers=None,
 ):
     """The ExampleGen component.
@@ -96,7 +105,8 @@ def make_example_gen(
         idx_dir: folder of MNIST-format IDX files.
         image_dir: folder of image files, searched recursively.
         tfds_data_dir: TFDS `data_dir` (None: ~/tensorflow_datasets).
-        num_examples: keep only the first N training images (None: all).
+        num_examples: keep only the first N training images (None: all), in
+            the written order (for a folder: a random subset, see `order_seed`).
         image_size: S (images become S x S), or None: the source's own size
             (IDX, fixed-size TFDS) or `DEFAULT_FOLDER_IMAGE_SIZE`.
         channels: 1, 3 or None (3 if any image is colour, else 1).
@@ -106,6 +116,10 @@ def make_example_gen(
         strict_images: an unusable image file is an error, not a skip.
         labels_from_folders: label folder images by their first-level
             sub-folder (sorted names -> class ids).
+        order_seed: folder images are held out and written in the order of
+            a permutation of the sorted file list drawn with this seed, so
+            shards, the hold-out and `num_examples` mix the classes of a
+            folder of class sub-folders (None: the sorted file order).
         workers: decoding processes (None: the CPU count); not in the key.
     """
     sources = [s for s in (dataset, idx_dir, image_dir) if s is not None]
@@ -130,6 +144,7 @@ def make_example_gen(
         labels_from_folders=labels_from_folders,
         idx_files=None if idx_dir is None else _file_fingerprints(idx_dir),
         image_files=None if image_dir is None else _tree_fingerprint(image_dir),
+        order_seed=order_seed if image_dir is not None else None,
         workers=workers,
     )
     return Component(
@@ -227,6 +242,7 @@ def run_example_gen(inputs, outputs, p):
         count=train.count,
         test_count=test.count,
         held_out=source.held_out,
+        order=source.order,
         image_shape=shape,
         channels=channels,
         num_classes=source.num_classes,
@@ -281,17 +297,19 @@ def _top(counter, n=20):
 
 
 class _Statistics:
-    """Running count, sizes, modes and per-channel value histograms."""
+    """Running count, sizes, modes and per-channel sums of values and squares."""
 
     def __init__(self):
         self.count = self.upscaled = 0
         self.sizes, self.modes = collections.Counter(), collections.Counter()
         self.max_channels = 0
-        self.histograms = {1: np.zeros((1, 256), np.int64), 3: np.zeros((3, 256), np.int64)}
+        self.sums = {1: np.zeros((2, 1)), 3: np.zeros((2, 3))}
+        self.pixels = {1: 0, 3: 0}  # per channel
 
     def add(self, decoded, label):
-        c = decoded.array.shape[-1]
-        self.histograms[c] += decoded.histogram
+        height, width, c = decoded.array.shape
+        self.sums[c] += decoded.sums
+        self.pixels[c] += height * width
         self.count += 1
         self.upscaled += bool(decoded.upscaled)
         self.sizes[f"{decoded.size[0]}x{decoded.size[1]}"] += 1
@@ -302,13 +320,14 @@ class _Statistics:
         """Per-channel mean and std (0..255) with 1-channel images counted
         in every channel of a 3-channel dataset (readers broadcast them)."""
         if channels == 1:
-            histogram = self.histograms[1] + self.histograms[3].sum(0, keepdims=True)
+            sums = self.sums[1] + self.sums[3].sum(1, keepdims=True)
+            pixels = self.pixels[1] + 3 * self.pixels[3]
         else:
-            histogram = self.histograms[3] + self.histograms[1]
-        values = np.arange(256, dtype=np.float64)
-        pixels = np.maximum(histogram.sum(1), 1)
-        mean = histogram @ values / pixels
-        var = np.maximum(histogram @ values**2 / pixels - mean**2, 0.0)
+            sums = self.sums[3] + self.sums[1]
+            pixels = self.pixels[3] + self.pixels[1]
+        pixels = max(pixels, 1)
+        mean = sums[0] / pixels
+        var = np.maximum(sums[1] / pixels - mean**2, 0.0)
         return mean, np.sqrt(var)
 
     def mean(self, channels):
@@ -316,6 +335,94 @@ class _Statistics:
 
     def std(self, channels):
         return [round(float(v), 4) for v in self._moments(channels)[1]]
+
+
+def _varint(value):
+    """Protocol-buffer base-128 varint of an int64 (negatives as 10 bytes)."""
+    value &= 0xFFFFFFFFFFFFFFFF
+    out = bytearray()
+    while value > 0x7F:
+        out.append(value & 0x7F | 0x80)
+        value >>= 7
+    out.append(value)
+    return bytes(out)
+
+
+def _field(number, payload):
+    """A length-delimited protocol-buffer field: tag, length, payload."""
+    return bytes([number << 3 | 2]) + _varint(len(payload)) + payload
+
+
+def _int64_feature(values):
+    """A serialized `tf.train.Feature` holding an `Int64List` (packed)."""
+    return _field(3, _field(1, b"".join(_varint(int(v)) for v in values)))
+
+
+def _map_entry(key, feature):
+    """One `Features.feature` map entry (key 1, value 2) as a field of `Features`."""
+    return _field(1, _field(1, key) + _field(2, feature))
+
+
+#: Serialized pieces that repeat from record to record, by (kind, key):
+#: the `image` entry's bytes before the pixels (by pixel count) and the
+#: `shape` + `label` entries (by shape and label). Bounded: cleared when full.
+_PIECES = {}
+
+
+def _cached(key, make):
+    piece = _PIECES.get(key)
+    if piece is None:
+        if len(_PIECES) >= 4096:
+            _PIECES.clear()
+        piece = _PIECES[key] = make()
+    return piece
+
+
+def _image_prefix(nbytes):
+    """Features field + `image` entry up to the pixels, for `nbytes` pixels;
+    the Features length is left out (it depends on the other entries)."""
+    bytes_list = 1 + len(_varint(nbytes)) + nbytes  # BytesList{value: pixels}
+    feature = 1 + len(_varint(bytes_list)) + bytes_list  # Feature{bytes_list}
+    entry = len(_field(1, b"image")) + 1 + len(_varint(feature)) + feature
+    return (
+        b"\x0a"
+        + _varint(entry)
+        + _field(1, b"image")
+        + b"\x12"
+        + _varint(feature)
+        + b"\x0a"
+        + _varint(bytes_list)
+        + b"\x0a"
+        + _varint(nbytes)
+    )
+
+
+def serialize_example(pixels, shape, label=None):
+    """The bytes of `tf.train.Example(image=pixels, shape=shape[, label])`,
+    encoded directly: no protocol-buffer objects per image.
+
+    Args:
+        pixels: the raw uint8 image bytes, row-major `[H, W, c]` (a buffer:
+            bytes or a C-contiguous uint8 array).
+        shape: `(H, W, c)`.
+        label: int class id, or None for unlabelled data.
+
+    Returns:
+        bytes that `tf.train.Example.FromString` and `tf.io.parse_example`
+        read as the fields above (map entries in the order image, shape,
+        label; the protobuf library's own order is unspecified).
+    """
+    pixels = memoryview(pixels).cast("B")
+    nbytes, shape = len(pixels), tuple(int(v) for v in shape)
+    prefix = _cached(("image", nbytes), lambda: _image_prefix(nbytes))
+    rest = _cached(
+        ("rest", shape, label),
+        lambda: (
+            _map_entry(b"shape", _int64_feature(shape))
+            + (b"" if label is None else _map_entry(b"label", _int64_feature([label])))
+        ),
+    )
+    return b"".join((b"\x0a", _varint(len(prefix) + nbytes + len(rest)), prefix, pixels, rest))
 
 
 class _ShardWriter:
@@ -327,23 +434,16 @@ class _ShardWriter:
         self.names, self.writer, self.bytes = [], None, 0
 
     def write(self, image, label):
-        import tensorflow as tf
-
         if self.writer is None or self.bytes >= SHARD_BYTES:
+            import tensorflow as tf
+
             self.close()
             name = f"{self.split}-{len(self.names):05d}.tfrecord"
             self.writer = tf.io.TFRecordWriter(os.path.join(self.directory, name))
             self.names.append(name)
             self.bytes = 0
-        feature = {
-            "image": tf.train.Feature(bytes_list=tf.train.BytesList(value=[image.tobytes()])),
-            "shape": tf.train.Feature(int64_list=tf.train.Int64List(value=list(image.shape))),
-        }
-        if label is not None:
-            feature["label"] = tf.train.Feature(int64_list=tf.train.Int64List(value=[label]))
-        self.writer.write(
-            tf.train.Example(features=tf.train.Features(feature=feature)).SerializeToString()
-        )
+        image = np.ascontiguousarray(image)
+        self.writer.write(serialize_example(image, image.shape, label))
         self.bytes += image.nbytes
 
     def close(self):
@@ -358,6 +458,7 @@ class _ShardWriter:
 
 class _Source:
     held_out = f"every {HOLD_OUT_EVERY}th image in source order (deterministic 10% hold-out)"
+    order = "source order"
     others = ()
     class_names = None
     num_classes = None
@@ -411,6 +512,19 @@ class _FolderSource(_Source):
                 "Expected --image_dir to be a folder of image files."
             ) from None
         self.paths, self.others = listing.images, listing.others
+        seed = p.order_seed
+        if seed is not None:
+            order = np.random.default_rng(seed).permutation(len(self.paths))
+            self.paths = [self.paths[i] for i in order]
+            self.held_out = (
+                f"every {HOLD_OUT_EVERY}th image of the file list permuted with seed {seed} "
+                "(a deterministic random 10% hold-out)"
+            )
+        self.order = (
+            "sorted file order"
+            if seed is None
+            else f"a permutation of the sorted file list (numpy default_rng({seed}))"
+        )
         if not self.paths:
             held = (
                 "it is empty"
