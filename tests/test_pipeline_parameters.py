@@ -29,7 +29,7 @@ pytestmark = pytest.mark.backend_independent
 RECORD_KEYS = {
     ExampleGenParameters: (
         "dataset idx_dir image_dir tfds_data_dir num_examples image_size channels background "
-        "upscale_small_images strict_images labels_from_folders idx_files image_files"
+        "upscale_small_images strict_images labels_from_folders idx_files image_files order_seed"
     ).split(),
     TrainerParameters: (
         "architecture latent_dim base_filters loss d_steps epochs steps_per_epoch batch_size "
