@@ -348,6 +348,14 @@ def augmentation(gan, images, training):
     return fixed(images), fixed
 
 
+def log_names(gan):
+    """Names of the values the step logs, in order: the config's
+    (`TrainingConfig.log_names`), then ADA's."""
+    config = gan.training_options
+    names = config.log_names(gan.auxiliary_classifier, vae=gan.encoder is not None)
+    return names + augment_log_names(gan)
+
+
 def augment_log_names(gan):
     """The names `augment_logs` reports: ADA's p and r_t."""
     return ["augment_p", "augment_rt"] if isinstance(gan.augment, AdaptiveAugment) else []
