@@ -216,11 +216,13 @@ class GAN(gan_backend.GANTrainer, keras.Model):
         )
         d_optimizer, g_optimizer = get_optimizers(d_optimizer, g_optimizer)
         config = TrainingConfig.from_options(dict(options, loss=loss))
+        features = phases.feature_model(self, config)  # the VAE-GAN's Dis_l, or None
         self.d_optimizer = d_optimizer
         self.g_optimizer = g_optimizer
         self.training_options = config
         self.adversarial_loss = config.loss
         self.instance_noise_std.assign(config.instance_noise)
+        self._features = features
         super().compile(
             optimizer=GANOptimizer(self, d_optimizer, g_optimizer),
             steps_per_execution=steps_per_execution,
