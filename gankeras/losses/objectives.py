@@ -296,9 +296,8 @@ def reconstruction_discriminator_loss(
     Returns:
         Scalar.
     """
-    return discriminator_loss(
-        ops.stop_gradient(real_logits), reconstruction_logits, real_targets, fake_targets
-    )
+    fixed_real = ops.stop_gradient(ops.convert_to_tensor(real_logits))
+    return discriminator_loss(fixed_real, reconstruction_logits, real_targets, fake_targets)
 
 
 # ----------------------------------------------------------------------
