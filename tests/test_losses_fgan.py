@@ -177,7 +177,9 @@ def test_adversarial_loss_objects():
 
 # The seeds' 1-D example, N(4, 0.5), as test_gan.test_learns_a_univariate_gaussian, for
 # every f-GAN divergence and the maximum-likelihood cost on every backend: 512 steps of
-# Adam 5e-3 (beta_1 0.5) on MLPs with 16 hidden units, starting near N(0, 0.1).
+# Adam (beta_1 0.5) on MLPs with 16 hidden units, the learning rate decayed from 5e-3
+# to 5e-4 (a cosine) so that the end state is not a point of the GAN's oscillation
+# around the target (Pearson's mean swung by +-0.6 at a constant 5e-3).
 # bench/fgan_gaussian.py trains longer and prints the figures.
 GAUSSIAN = np.random.default_rng(0).normal(4.0, 0.5, (4096, 1)).astype("float32")
 
@@ -191,11 +193,12 @@ def test_learns_a_univariate_gaussian(name):
 
     generator, discriminator = mlp_pair(latent_dim=4, hidden=16)
     gan = GAN(generator, discriminator, data_range=None)
-    gan.compile(
-        d_optimizer=keras.optimizers.Adam(5e-3, beta_1=0.5),
-        g_optimizer=keras.optimizers.Adam(5e-3, beta_1=0.5),
-        loss=name,
-    )
+
+    def adam():
+        decay = keras.optimizers.schedules.CosineDecay(5e-3, decay_steps=512, alpha=0.1)
+        return keras.optimizers.Adam(decay, beta_1=0.5)
+
+    gan.compile(d_optimizer=adam(), g_optimizer=adam(), loss=name)
     gan.fit(GAUSSIAN, batch_size=128, epochs=16, verbose=0)
     samples = gan.generate(4000, seed=0)
     assert samples.mean() == pytest.approx(4.0, abs=0.3)
