@@ -85,13 +85,31 @@ def test_generator_losses():
     fake = np.array([0.0, 1.0], "float32")
     # Section 3.2 alternative: -E_Q[g_f(v)].
     assert value(fgan.fgan_kl_generator_loss(None, fake)) == pytest.approx(-0.5)
-    assert value(fgan.fgan_reverse_kl_generator_loss(None, fake)) == pytest.approx(
+    assert value(fgan.fgan_generator_loss(fake, "reverse_kl", saturating=False)) == pytest.approx(
         0.5 * (1 + math.exp(-1)), rel=1e-6
     )
+    # Reverse KL's default is F itself: -E_Q[f*(g_f(v))] = -E_Q[v - 1].
+    assert value(fgan.fgan_reverse_kl_generator_loss(None, fake)) == pytest.approx(0.5)
     # Saturating: -E_Q[f*(g_f(v))]; KL: f*(t) = exp(t - 1).
     assert value(fgan.fgan_generator_loss(fake, "kl", saturating=True)) == pytest.approx(
         -0.5 * (math.exp(-1) + 1.0), rel=1e-6
     )
+
+
+@pytest.mark.parametrize("divergence", sorted(CLOSED_FORMS))
+def test_conjugate_of_activation_is_the_composition_and_finite_everywhere(divergence):
+    activation, conjugate, composite = fgan.F_DIVERGENCES[divergence]
+    moderate = np.linspace(-3.0, 3.0, 7).astype("float32")
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(composite(moderate)),
+        keras.ops.convert_to_numpy(conjugate(activation(moderate))),
+        rtol=1e-5,
+        atol=1e-6,
+    )
+    # Where composing overflows (reverse KL) or cancels to x / 0 (Hellinger, JS).
+    extreme = np.array([-100.0, 60.0], "float32")
+    bound = value(fgan.fgan_variational_bound(np.zeros(2, "float32"), extreme, divergence))
+    assert np.isfinite(bound)
 
 
 def test_unknown_divergence_names_the_known_ones():
@@ -157,23 +175,34 @@ def test_adversarial_loss_objects():
         fgan.adversarial_loss("fgan_tv")
 
 
-# The seeds' 1-D example, as test_gan.test_learns_a_univariate_gaussian.
-# One f-GAN divergence trains here on every backend (2,560 steps: ~30 s of
-# CPU on torch); bench/fgan_gaussian.py trains every loss (too long for CI).
-@pytest.mark.parametrize("name", ["fgan_kl"])
+# The seeds' 1-D example, N(4, 0.5), as test_gan.test_learns_a_univariate_gaussian, for
+# every f-GAN divergence and the maximum-likelihood cost on every backend: 512 steps of
+# Adam (beta_1 0.5) on MLPs with 16 hidden units, learning rate 5e-3 then 1e-3 for the
+# last quarter, so that the end state is not a swing of the GAN's oscillation around the
+# target (Pearson's mean swung by +-0.6 at a constant 5e-3). Pearson gets
+# 1,024 steps: its optimal critic 2 (p / q - 1) is flat (-2) wherever there are fakes and
+# no data, so the generator's excess spread shrinks only from the data's edge inward.
+# bench/fgan_gaussian.py trains longer and prints the figures.
+GAUSSIAN = np.random.default_rng(0).normal(4.0, 0.5, (4096, 1)).astype("float32")
+
+
+@pytest.mark.parametrize(
+    "name", [f"fgan_{d}" for d in sorted(fgan.F_DIVERGENCES)] + ["maximum_likelihood"]
+)
 def test_learns_a_univariate_gaussian(name):
+    epochs = 32 if name == "fgan_pearson" else 16  # of 32 steps
     from gankeras import GAN
     from tests.gan_fixtures import mlp_pair
 
-    generator, discriminator = mlp_pair(latent_dim=4, hidden=32)
+    generator, discriminator = mlp_pair(latent_dim=4, hidden=16)
     gan = GAN(generator, discriminator, data_range=None)
-    gan.compile(
-        d_optimizer=keras.optimizers.Adam(1e-3, beta_1=0.5),
-        g_optimizer=keras.optimizers.Adam(1e-3, beta_1=0.5),
-        loss=fgan.adversarial_loss(name),
-    )
-    data = np.random.default_rng(0).normal(4.0, 0.5, (8192, 1)).astype("float32")
-    gan.fit(data, batch_size=128, epochs=40, verbose=0)
+
+    def adam():
+        schedule = keras.optimizers.schedules.PiecewiseConstantDecay([24 * epochs], [5e-3, 1e-3])
+        return keras.optimizers.Adam(schedule, beta_1=0.5)
+
+    gan.compile(d_optimizer=adam(), g_optimizer=adam(), loss=name)
+    gan.fit(GAUSSIAN, batch_size=128, epochs=epochs, verbose=0)
     samples = gan.generate(4000, seed=0)
-    assert samples.mean() == pytest.approx(4.0, abs=0.25)
-    assert samples.std() == pytest.approx(0.5, abs=0.2)
+    assert samples.mean() == pytest.approx(4.0, abs=0.3)
+    assert samples.std() == pytest.approx(0.5, abs=0.3)  # from about 2 early on

@@ -148,3 +148,74 @@ def test_every_registered_loss_is_an_adversarial_loss_with_a_name():
         assert loss.name == name
         assert callable(loss.discriminator_loss) and callable(loss.generator_loss)
     assert keras.saving.get_registered_object("gankeras>AdversarialLoss") is type(LOSSES["hinge"])
+
+
+# --- Larsen et al. 2016: the feature-space VAE-GAN ----------------------------------
+def test_feature_reconstruction_error_is_half_the_squared_feature_distance():
+    real = np.zeros((2, 3), "float32")
+    reconstruction = np.array([[1.0, 2.0, 0.0], [0.0, 0.0, 4.0]], "float32")
+    # 1/2 (1 + 4) and 1/2 16, mean over the batch.
+    value = float(np_(objectives.feature_reconstruction_error(reconstruction, real)))
+    assert value == pytest.approx((2.5 + 8.0) / 2)
+
+
+def _softplus(v):
+    return np.log1p(np.exp(v))
+
+
+REAL_LOGITS = np.array([[0.5], [-1.0]], "float32")
+FAKE_LOGITS = np.array([[0.2], [1.5]], "float32")
+RECONSTRUCTION_LOGITS = np.array([[-0.3], [2.0]], "float32")
+
+
+def _larsen_d_objective(real, fake, reconstruction):
+    d_loss = LOSSES["non_saturating"].discriminator_loss
+    term = objectives.reconstruction_discriminator_loss(d_loss, real, reconstruction, 1.0, 0.0)
+    return d_loss(real, fake, 1.0, 0.0) + term, term
+
+
+def test_reconstruction_discriminator_loss_is_the_fake_term_plus_a_real_copy():
+    _, term = _larsen_d_objective(REAL_LOGITS, FAKE_LOGITS, RECONSTRUCTION_LOGITS)
+    expected = _softplus(-REAL_LOGITS).mean() + _softplus(RECONSTRUCTION_LOGITS).mean()
+    assert float(np_(term)) == pytest.approx(expected, rel=1e-6)
+
+
+def test_d_objective_with_reconstructions_has_the_gradient_of_larsens_l_gan():
+    # -L_GAN = -log D(x) - log(1 - D(G(z))) - log(1 - D(Dec(Enc(x)))), batch means:
+    # d/dreal = -sigmoid(-l) / 2 (the real term once), d/drec = sigmoid(l) / 2.
+    from gankeras import backend as gan_backend
+
+    def sigmoid(v):
+        return 1.0 / (1.0 + np.exp(-v))
+
+    _, grad_real = gan_backend.value_and_input_gradient(
+        lambda r: _larsen_d_objective(r, FAKE_LOGITS, RECONSTRUCTION_LOGITS)[0],
+        ops.convert_to_tensor(REAL_LOGITS),
+    )
+    _, grad_rec = gan_backend.value_and_input_gradient(
+        lambda x: _larsen_d_objective(REAL_LOGITS, FAKE_LOGITS, x)[0],
+        ops.convert_to_tensor(RECONSTRUCTION_LOGITS),
+    )
+    np.testing.assert_allclose(np_(grad_real), -sigmoid(-REAL_LOGITS) / 2, rtol=1e-5)
+    np.testing.assert_allclose(np_(grad_rec), sigmoid(RECONSTRUCTION_LOGITS) / 2, rtol=1e-5)
+
+
+def test_discriminator_objective_adds_the_reconstruction_term():
+    loss, logs = objectives.discriminator_objective(1.0, reconstruction=2.5)
+    assert float(loss) == pytest.approx(3.5)
+    assert float(logs["d_reconstruction_loss"]) == 2.5
+
+
+def test_generator_objective_gives_the_decoder_its_own_reconstruction_weight():
+    loss, logs = objectives.generator_objective(
+        1.0,
+        kl=3.0,
+        kl_weight=1.0,
+        reconstruction=4.0,
+        reconstruction_weight=1.0,
+        decoder_reconstruction=4.0,
+        decoder_weight=0.25,
+    )
+    # The reconstruction term counts with the decoder's weight in the value.
+    assert float(loss) == pytest.approx(1.0 + 3.0 + 0.25 * 4.0)
+    assert float(logs["reconstruction_loss"]) == 4.0

@@ -23,6 +23,7 @@ __all__ = [
     "auxiliary_classifier_loss",
     "discriminator_objective",
     "discriminator_score",
+    "feature_reconstruction_error",
     "flip_targets",
     "generator_objective",
     "gradient_penalty",
@@ -30,6 +31,7 @@ __all__ = [
     "kl_to_standard_normal",
     "label_targets",
     "r1_penalty",
+    "reconstruction_discriminator_loss",
     "reconstruction_error",
     "reparameterize",
 ]
@@ -226,9 +228,10 @@ def kl_to_standard_normal(mean, log_var):
 def reconstruction_error(reconstruction, target):
     """Mean squared pixel error per example, then over the batch.
 
-    Larsen et al. 2016 ("Autoencoding beyond pixels using a learned
-    similarity metric") measure it in D's feature space; pixels keep the
-    objective independent of D.
+    The pixel-space VAE-GAN's reconstruction term (`reconstruction_layer=None`
+    in `gankeras.TrainingConfig`): it keeps the objective independent of D.
+    Larsen et al. 2016 measure it in D's features instead
+    (`feature_reconstruction_error`).
 
     Args:
         reconstruction, target: `[batch, ...]`, one dtype.
@@ -240,6 +243,61 @@ def reconstruction_error(reconstruction, target):
     target = ops.convert_to_tensor(target)
     error = ops.mean(ops.square(reconstruction - target), axis=non_batch_axes(target))
     return ops.mean(error)
+
+
+def feature_reconstruction_error(reconstruction_features, real_features):
+    """`1/2 |Dis_l(x) - Dis_l(x_tilde)|^2`, summed per example, mean over the batch.
+
+    Larsen et al. 2016, "Autoencoding beyond pixels using a learned
+    similarity metric", eq. 6-7 (L_llike^Dis_l): the Gaussian observation
+    model `p(Dis_l(x) | z) = N(Dis_l(x) | Dis_l(x_tilde), I)` on the l-th layer
+    of the discriminator; this is its negative log-likelihood without the
+    constant `d/2 log(2 pi)`.
+
+    Args:
+        reconstruction_features: Dis_l(Dec(Enc(x))), `[batch, ...]`.
+        real_features: Dis_l(x), same shape (cast to the first's dtype).
+
+    Returns:
+        Scalar.
+    """
+    reconstruction_features = ops.convert_to_tensor(reconstruction_features)
+    real_features = ops.cast(real_features, reconstruction_features.dtype)
+    squared = ops.square(reconstruction_features - real_features)
+    return ops.mean(0.5 * ops.sum(squared, axis=non_batch_axes(squared)))
+
+
+def reconstruction_discriminator_loss(
+    discriminator_loss, real_logits, reconstruction_logits, real_targets=None, fake_targets=None
+):
+    """D's loss on reconstructions as fakes, against a real batch that gets no gradient.
+
+    Larsen et al. 2016, "Autoencoding beyond pixels using a learned
+    similarity metric", eq. 8 and Algorithm 1: D maximises
+    `L_GAN = log D(x) + log(1 - D(Dec(z_p))) + log(1 - D(Dec(Enc(x))))`:
+    reconstructions are a second batch of fakes beside prior samples, and
+    the real term counts once. This returns
+    `discriminator_loss(stop_gradient(real_logits), reconstruction_logits)`;
+    added to the usual `discriminator_loss(real_logits, fake_logits)`, the
+    sum's gradient is that of -L_GAN for every loss that is a real term plus
+    a fake term (all of `gankeras.losses.LOSSES` but the relativistic and
+    MMD ones; for those, reconstructions are judged against a fixed real
+    batch). Its value is the reconstructions' fake term plus a copy of the
+    real term (logged as `d_reconstruction_loss`: how well D tells reals
+    from reconstructions).
+
+    Args:
+        discriminator_loss: `(real_logits, fake_logits, real_targets,
+            fake_targets) -> scalar` (an `AdversarialLoss`'s).
+        real_logits, reconstruction_logits: D's outputs on x and
+            Dec(Enc(x)), `[batch, ...]` each.
+        real_targets, fake_targets: as in `gankeras.losses.adversarial`.
+
+    Returns:
+        Scalar.
+    """
+    fixed_real = ops.stop_gradient(ops.convert_to_tensor(real_logits))
+    return discriminator_loss(fixed_real, reconstruction_logits, real_targets, fake_targets)
 
 
 # ----------------------------------------------------------------------
@@ -261,13 +319,17 @@ def discriminator_objective(
     gp_weight=0.0,
     auxiliary=None,
     auxiliary_weight=1.0,
+    reconstruction=None,
 ):
     """The discriminator phase's objective: the adversarial loss plus its
     regularizers, `d_loss + r1_weight / 2 * r1 + gp_weight * gp +
-    auxiliary_weight * auxiliary` (terms that are None are left out).
+    auxiliary_weight * auxiliary + reconstruction` (terms that are None are
+    left out).
 
     Args:
         d_loss: scalar adversarial discriminator loss.
+        reconstruction: the VAE-GAN's `reconstruction_discriminator_loss`
+            (Larsen et al. 2016), or None.
         r1, gp, auxiliary: scalars from `r1_penalty`, `gradient_penalty`,
             `auxiliary_classifier_loss` (real + fake), or None.
         r1_weight: R1's gamma; gp_weight: WGAN-GP's lambda.
@@ -286,6 +348,9 @@ def discriminator_objective(
     if auxiliary is not None:
         logs["d_aux_loss"] = auxiliary
         loss = loss + auxiliary_weight * auxiliary
+    if reconstruction is not None:
+        logs["d_reconstruction_loss"] = reconstruction
+        loss = loss + reconstruction
     return loss, logs
 
 
@@ -297,13 +362,25 @@ def generator_objective(
     kl_weight=1.0,
     reconstruction=None,
     reconstruction_weight=1.0,
+    decoder_reconstruction=None,
+    decoder_weight=None,
 ):
     """The generator phase's objective: `g_loss + auxiliary_weight * auxiliary
     + kl_weight * kl + reconstruction_weight * reconstruction` (ACGAN and
     VAE-GAN terms optional; the VAE terms come together).
 
+    Larsen et al. 2016 (Algorithm 1) weight the reconstruction term
+    differently for the encoder (1) and the decoder (gamma). One phase
+    updates both, so the term comes twice: `reconstruction`, differentiable
+    through encoder and decoder, with `reconstruction_weight` (the encoder's
+    weight), and `decoder_reconstruction`, the same value computed from
+    `stop_gradient(z)` (so only the decoder is differentiated), with
+    `decoder_weight - reconstruction_weight`: the decoder's gradient then
+    carries `decoder_weight`. Both None: one weight for both networks.
+
     Returns:
-        `(loss, logs)`.
+        `(loss, logs)`; the loss holds the reconstruction term with
+        `decoder_weight` (or `reconstruction_weight`).
     """
     loss = g_loss
     logs = {"g_loss": g_loss}
@@ -314,4 +391,6 @@ def generator_objective(
         logs["kl_loss"] = kl
         logs["reconstruction_loss"] = reconstruction
         loss = loss + kl_weight * kl + reconstruction_weight * reconstruction
+    if decoder_reconstruction is not None:
+        loss = loss + (decoder_weight - reconstruction_weight) * decoder_reconstruction
     return loss, logs

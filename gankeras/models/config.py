@@ -29,6 +29,19 @@ def _option(default, check, doc):
     return dataclasses.field(default=default, metadata={"check": check, "doc": doc})
 
 
+def _optional_non_negative(name, value):
+    return None if value is None else validation.check_non_negative(name, value)
+
+
+def _optional_layer_name(name, value):
+    if value is None or (isinstance(value, str) and value):
+        return value
+    raise ValueError(
+        f"`{name}` must be the name of a discriminator layer (a non-empty str) or None. "
+        f"Received: {name}={value!r}"
+    )
+
+
 # Penalties whose weight > 0 adds a logged term of the same name.
 PENALTIES = ("gradient_penalty", "r1_penalty")
 
@@ -62,7 +75,19 @@ class TrainingConfig:
       et al. 2016); the GAN keeps it in the variable `instance_noise_std` so a
       callback can anneal it.
     - `auxiliary_weight`: weight of the ACGAN class loss (Odena et al. 2017).
-    - `kl_weight` / `reconstruction_weight`: VAE-GAN terms (Larsen et al. 2016).
+    - `kl_weight` / `reconstruction_weight`: VAE-GAN terms (Larsen et al.
+      2016): the weight of KL(q(z|x) || N(0, I)) and of the reconstruction
+      error in the encoder's (and, by default, the decoder's) objective.
+    - `reconstruction_layer`: where a VAE-GAN measures reconstructions. None
+      (the default): in pixels, mean squared error, D sees prior samples
+      only. The name of a layer of D: Larsen et al.'s learned similarity,
+      the Gaussian observation model on that layer's features Dis_l
+      (`objectives.feature_reconstruction_error`), and D also judges the
+      reconstructions Dec(Enc(x)) (`objectives.reconstruction_discriminator_loss`);
+      the encoder gets no adversarial gradient (the paper's Algorithm 1).
+    - `vaegan_gamma`: the decoder's weight on the reconstruction term
+      (Larsen et al.'s gamma, weighting reconstruction against the GAN
+      term); None: `reconstruction_weight`, the encoder's weight.
     """
 
     loss: object = _option("non_saturating", None, "adversarial loss")
@@ -80,6 +105,8 @@ class TrainingConfig:
     reconstruction_weight: float = _option(
         1.0, validation.check_non_negative, "VAE-GAN reconstruction weight"
     )
+    reconstruction_layer: str = _option(None, _optional_layer_name, "VAE-GAN Dis_l layer")
+    vaegan_gamma: float = _option(None, _optional_non_negative, "VAE-GAN decoder weight")
 
     def __post_init__(self):
         object.__setattr__(self, "loss", losses_registry.get(self.loss))
@@ -141,7 +168,10 @@ class TrainingConfig:
         Args:
             auxiliary_classifier: D returns class logits (ACGAN): adds
                 `d_aux_loss`, `g_aux_loss`.
-            vae: the GAN has an encoder: adds `kl_loss`, `reconstruction_loss`.
+            vae: the GAN has an encoder: adds `kl_loss`, `reconstruction_loss`
+                (and, when `reconstruction_layer` is set, D's loss on
+                reconstructions `d_reconstruction_loss` and its score on them,
+                `d_reconstructed`).
         """
         names = ["d_loss", "g_loss", "d_real", "d_fake"]
         names += [name for name in PENALTIES if getattr(self, name)]
@@ -149,6 +179,8 @@ class TrainingConfig:
             names += ["d_aux_loss", "g_aux_loss"]
         if vae:
             names += ["kl_loss", "reconstruction_loss"]
+            if self.reconstruction_layer:
+                names += ["d_reconstruction_loss", "d_reconstructed"]
         return names
 
     def get_config(self):

@@ -14,19 +14,13 @@ Mixed precision: `mixed_bfloat16` networks train with float32 losses (see
 """
 
 import keras
-import numpy as np
-from keras import ops
 
 from gankeras import backend as gan_backend
 from gankeras import validation
-from gankeras.models import ema, fit_checks, phases
+from gankeras.models import ema, fit_checks, phases, saving
 from gankeras.models.config import TrainingConfig
-from gankeras.models.optimizers import GANOptimizer, get_optimizer
+from gankeras.models.optimizers import GANOptimizer, get_optimizers
 from gankeras.models.replay import ReplayBuffer
-from gankeras.sampling import check_seeds, latents_from_seeds
-
-# The Keras objects a GAN's config holds serialized.
-_COMPONENTS = ("generator", "discriminator", "encoder", "replay_buffer", "augment")
 
 
 @keras.saving.register_keras_serializable(package="gankeras")
@@ -140,29 +134,12 @@ class GAN(gan_backend.GANTrainer, keras.Model):
         )
         self.built = True
 
-    # Keras saves a layer's own variables but not its SeedGenerator's state;
-    # without it a reloaded GAN would replay the same latents as step 0 and
-    # resumed training would not continue identically.
-    def _own_state(self):
-        return (
-            self._trainable_variables + self._non_trainable_variables + [self.seed_generator.state]
-        )
-
+    # Saved with the GAN: its own variables and its RNG state (gankeras.models.saving).
     def save_own_variables(self, store):
-        for i, variable in enumerate(self._own_state()):
-            store[f"{i}"] = variable
+        saving.save_own_state(self, store)
 
     def load_own_variables(self, store):
-        variables = self._own_state()
-        if len(store.keys()) != len(variables):
-            raise ValueError(
-                f"The saved GAN state holds {len(store.keys())} variables but "
-                f"this GAN has {len(variables)} (its own variables and the RNG "
-                "state). The file was saved by another gankeras version or "
-                "model."
-            )
-        for i, variable in enumerate(variables):
-            variable.assign(store[f"{i}"])
+        saving.load_own_state(self, store)
 
     # --- Properties ---
     @property
@@ -237,20 +214,15 @@ class GAN(gan_backend.GANTrainer, keras.Model):
         validation.check_precision(
             [m for m in (self, self.generator, self.discriminator, self.encoder) if m is not None]
         )
-        d_optimizer = get_optimizer(d_optimizer, "d_optimizer")
-        g_optimizer = get_optimizer(g_optimizer, "g_optimizer")
-        if d_optimizer is g_optimizer:
-            raise ValueError(
-                "`d_optimizer` and `g_optimizer` must be two optimizer "
-                "instances: one optimizer's state cannot serve both networks. "
-                "Received the same object twice."
-            )
+        d_optimizer, g_optimizer = get_optimizers(d_optimizer, g_optimizer)
         config = TrainingConfig.from_options(dict(options, loss=loss))
+        features = phases.feature_model(self, config)  # the VAE-GAN's Dis_l, or None
         self.d_optimizer = d_optimizer
         self.g_optimizer = g_optimizer
         self.training_options = config
         self.adversarial_loss = config.loss
         self.instance_noise_std.assign(config.instance_noise)
+        self._features = features
         super().compile(
             optimizer=GANOptimizer(self, d_optimizer, g_optimizer),
             steps_per_execution=steps_per_execution,
@@ -261,9 +233,7 @@ class GAN(gan_backend.GANTrainer, keras.Model):
         # Build both optimizers now, outside any traced function: their slot
         # variables then exist before the first step on every backend.
         self.optimizer.build(self.trainable_variables)
-        names = config.log_names(self.auxiliary_classifier, vae=self.encoder is not None)
-        names += phases.augment_log_names(self)
-        self._trackers = {name: keras.metrics.Mean(name=name) for name in names}
+        self._trackers = {name: keras.metrics.Mean(name=name) for name in phases.log_names(self)}
         self._range_tracker = None if self.data_range is None else fit_checks.RangeTracker()
         self._keras_compile_args = {
             "steps_per_execution": steps_per_execution,
@@ -295,20 +265,12 @@ class GAN(gan_backend.GANTrainer, keras.Model):
             data_range=None if self.data_range is None else list(self.data_range),
             seed=self.seed,
         )
-        for key in _COMPONENTS:
-            value = getattr(self, key)
-            config[key] = None if value is None else keras.saving.serialize_keras_object(value)
+        config.update(saving.serialize_components(self))
         return config
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
-        config = dict(config)
-        for key in _COMPONENTS:
-            if config.get(key) is not None:
-                config[key] = keras.saving.deserialize_keras_object(
-                    config[key], custom_objects=custom_objects
-                )
-        return cls(**config)
+        return cls(**saving.deserialize_components(config, custom_objects))
 
     # --- What the backend trainers call (see gankeras.backend.TrainableGAN) ---
     def training_phases(self):
@@ -380,41 +342,8 @@ class GAN(gan_backend.GANTrainer, keras.Model):
             ValueError: seeds not an integer array `[n]`
                 (`gankeras.sampling.check_seeds`), or a bad `truncation`.
         """
-        if seeds is None:
-            if num_images is None:
-                raise ValueError("Pass `num_images` or `seeds`.")
-            if isinstance(num_images, bool) or int(num_images) != num_images or num_images < 0:
-                raise ValueError(
-                    f"`num_images` must be an integer >= 0. Received: num_images={num_images!r}"
-                )
-            seeds = np.arange(seed, seed + int(num_images), dtype=np.int64)
-        seeds = np.asarray(seeds)
-        if seeds.shape == (0,):
-            seeds = seeds.astype(np.int64)  # [] has no integer dtype of its own
-        seeds = check_seeds(seeds)
-        if self.conditional_generator:
-            if labels is None:
-                labels = np.arange(len(seeds)) % self.num_classes
-            labels = validation.check_labels(labels, len(seeds), self.num_classes)
-        if not len(seeds):
-            return np.zeros((0, *self.image_shape), np.float32)
-        z = latents_from_seeds(seeds, self.latent_dim)
-        if truncation is not None:
-            # (imported here: gankeras.interpolation imports the GAN's module)
-            from gankeras.interpolation import truncate
-
-            z = truncate(z, truncation)
-        outputs = []
-        with self.ema_weights(enabled=use_ema):
-            for start in range(0, len(seeds), batch_size):
-                zb = z[start : start + batch_size]
-                inputs = (
-                    [zb, labels[start : start + batch_size]] if self.conditional_generator else zb
-                )
-                images = self.generator(inputs, training=False)
-                # float32 under a mixed policy too (the image convention).
-                outputs.append(ops.convert_to_numpy(ops.cast(images, self._loss_dtype)))
-        return np.concatenate(outputs, axis=0)
+        seeds = ema.resolve_seeds(num_images, seed, seeds)
+        return ema.sample(self, seeds, labels, batch_size, use_ema, truncation)
 
     @property
     def has_ema(self):

@@ -77,3 +77,17 @@ def get_optimizer(identifier, role):
         f"`{role}` must be a keras.optimizers.Optimizer or its name. "
         f"Received: {role}={identifier!r}"
     )
+
+
+def get_optimizers(d_optimizer, g_optimizer):
+    """`(d_optimizer, g_optimizer)` as two distinct optimizer instances
+    (`get_optimizer` of each); one object for both is a `ValueError`."""
+    d_optimizer = get_optimizer(d_optimizer, "d_optimizer")
+    g_optimizer = get_optimizer(g_optimizer, "g_optimizer")
+    if d_optimizer is g_optimizer:
+        raise ValueError(
+            "`d_optimizer` and `g_optimizer` must be two optimizer "
+            "instances: one optimizer's state cannot serve both networks. "
+            "Received the same object twice."
+        )
+    return d_optimizer, g_optimizer

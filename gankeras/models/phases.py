@@ -28,6 +28,16 @@ all-gathered over replicas; its p and r_t are logged as `augment_p` and
 the augmentation into G (what keeps G from learning the augmentations).
 `training=False` (evaluate, validation) applies no augmentation.
 
+VAE-GAN (`GAN(encoder=...)`): the generator phase updates the decoder (G)
+and the encoder together. With `reconstruction_layer=None` the
+reconstruction error is in pixels and D never sees reconstructions. With a
+layer name it is Larsen et al. 2016's: the error in that layer's features
+(`FeatureModel`, built once at compile), D judges the reconstructions as
+fakes in its phase, and the decoder (not the encoder) is trained to make
+them pass; `vaegan_gamma` weights the decoder's reconstruction term. Their
+draws come after every other draw of a phase, so a run with the pixel
+variant draws the same latents, noise and augmentations.
+
 Mixed precision: every D output passes through `split`, which casts it to
 the loss dtype (the GAN's variable dtype, float32 under `mixed_bfloat16`), so
 losses, targets, scores, penalties and logs are float32 computations.
@@ -173,6 +183,22 @@ def discriminator_loss(gan, real, labels, training):
             gp = wgan_gradient_penalty(gan, real, fake, labels, training)
         else:  # between the augmented images D was scored on
             gp = wgan_gradient_penalty(gan, real_in, fake_in, labels, training)
+    reconstruction_logits = d_reconstruction = None
+    if gan._features is not None:  # Larsen et al.: D also judges Dec(Enc(x))
+        with gan_backend.no_grad():
+            z = encode(gan, real, training)[2]
+            reconstruction = ops.stop_gradient(generate(gan, z, labels, training))
+        reconstruction_in, _ = augmentation(gan, instance_noise(gan, reconstruction), training)
+        reconstruction_logits, _ = split(
+            gan, discriminate(gan, reconstruction_in, labels, training)
+        )
+        d_reconstruction = objectives.reconstruction_discriminator_loss(
+            gan.adversarial_loss.discriminator_loss,
+            real_logits,
+            reconstruction_logits,
+            real_targets,
+            fake_targets,
+        )
     auxiliary = None
     if gan.auxiliary_classifier:
         auxiliary = objectives.auxiliary_classifier_loss(
@@ -186,10 +212,15 @@ def discriminator_loss(gan, real, labels, training):
         gp_weight=config.gradient_penalty,
         auxiliary=auxiliary,
         auxiliary_weight=config.auxiliary_weight,
+        reconstruction=d_reconstruction,
     )
     probabilistic = gan.adversarial_loss.probabilistic
     logs["d_real"] = objectives.discriminator_score(real_logits, probabilistic)
     logs["d_fake"] = objectives.discriminator_score(fake_logits, probabilistic)
+    if reconstruction_logits is not None:
+        logs["d_reconstructed"] = objectives.discriminator_score(
+            reconstruction_logits, probabilistic
+        )
     logs.update(augment_logs(gan))
     return loss, logs
 
@@ -212,34 +243,134 @@ def generator_loss(gan, real, labels, training):
         real_in, _ = augmentation(gan, real, training)
         real_logits, _ = split(gan, discriminate(gan, real_in, labels, training))
     g_loss = gan.adversarial_loss.generator_loss(real_logits, fake_logits)
-    auxiliary = kl = reconstruction = None
+    auxiliary = None
+    vae = {"kl": None, "reconstruction": None, "decoder_reconstruction": None}
     if gan.auxiliary_classifier:
         auxiliary = objectives.auxiliary_classifier_loss(fake_classes, fake_labels)
     if gan.encoder is not None:
-        kl, reconstruction = vae_terms(gan, real, labels, training)
+        vae = vae_terms(gan, real, labels, real_logits, training)
+        adversarial = vae.pop("adversarial")
+        if adversarial is not None:  # D's verdict on reconstructions
+            g_loss = g_loss + adversarial
     return objectives.generator_objective(
         g_loss,
         auxiliary=auxiliary,
         auxiliary_weight=config.auxiliary_weight,
-        kl=kl,
         kl_weight=config.kl_weight,
-        reconstruction=reconstruction,
         reconstruction_weight=config.reconstruction_weight,
+        decoder_weight=config.vaegan_gamma,
+        **vae,
     )
 
 
-def vae_terms(gan, real, labels, training):
-    """KL(q(z|x) || N(0, I)) and the pixel reconstruction error of
-    G(z ~ q(z|x)) (Larsen et al. 2016), both batch means."""
+def vae_terms(gan, real, labels, real_logits, training):
+    """The VAE-GAN terms of the generator phase (Larsen et al. 2016), as a
+    dict of scalars (batch means) or None:
+
+    - `kl`: KL(q(z|x) || N(0, I)).
+    - `reconstruction`: the error of x_tilde = G(z), z ~ q(z|x): in pixels,
+      or in the features of D's `reconstruction_layer`.
+    - `decoder_reconstruction`: the same from G(stop_gradient(z)), for
+      `vaegan_gamma` (the decoder's own weight); None without it.
+    - `adversarial`: the generator loss of D on G(stop_gradient(z)) (the
+      feature variant: the decoder makes reconstructions pass, the encoder
+      gets no adversarial gradient); None in pixels.
+    """
+    config = gan.training_options
+    mean, log_var, z = encode(gan, real, training)
+    reconstruction = ops.cast(generate(gan, z, labels, training), real.dtype)
+    terms = {"kl": objectives.kl_to_standard_normal(mean, log_var), "adversarial": None}
+    terms["decoder_reconstruction"] = None
+    decoded = None
+    if gan._features is not None or config.vaegan_gamma is not None:
+        decoded = ops.cast(generate(gan, ops.stop_gradient(z), labels, training), real.dtype)
+    if gan._features is None:
+        terms["reconstruction"] = objectives.reconstruction_error(reconstruction, real)
+        if decoded is not None:
+            terms["decoder_reconstruction"] = objectives.reconstruction_error(decoded, real)
+        return terms
+    real_features = ops.stop_gradient(gan._features(gan, real, labels, training)[0])
+
+    def error(images):
+        features = gan._features(gan, images, labels, training)[0]
+        return objectives.feature_reconstruction_error(features, real_features)
+
+    terms["reconstruction"] = error(reconstruction)
+    if config.vaegan_gamma is not None:
+        terms["decoder_reconstruction"] = error(decoded)
+    decoded_in, _ = augmentation(gan, decoded, training)
+    decoded_logits, _ = split(gan, discriminate(gan, decoded_in, labels, training))
+    terms["adversarial"] = gan.adversarial_loss.generator_loss(real_logits, decoded_logits)
+    return terms
+
+
+def encode(gan, real, training):
+    """`(mean, log_var, z)`: q(z|x)'s parameters (loss dtype) and a draw
+    from it (reparameterized, Kingma & Welling 2014)."""
     mean, log_var = gan.encoder(real, training=training)
     mean = ops.cast(mean, gan._loss_dtype)
     log_var = ops.cast(log_var, gan._loss_dtype)
     eps = random(gan, keras.random.normal, ops.shape(mean))
     z = objectives.reparameterize(mean, log_var, eps)
-    reconstruction = ops.cast(generate(gan, z, labels, training), real.dtype)
-    return objectives.kl_to_standard_normal(mean, log_var), objectives.reconstruction_error(
-        reconstruction, real
-    )
+    return mean, log_var, z
+
+
+class FeatureModel:
+    """Dis_l beside D's output: `keras.Model(D.inputs, [layer.output,
+    *D.outputs])` over the discriminator's own layers and variables, built
+    once by `feature_model`. A plain object, so Keras neither tracks nor
+    saves it (its variables are D's).
+
+    Called as `features(gan, images, labels, training)` -> `(features in
+    the loss dtype, D's output)`.
+    """
+
+    def __init__(self, model):
+        self.model = model
+
+    def __call__(self, gan, images, labels, training):
+        inputs = [images, labels] if gan.conditional_discriminator else images
+        outputs = self.model(inputs, training=training)
+        rest = outputs[1:]
+        return ops.cast(outputs[0], gan._loss_dtype), rest[0] if len(rest) == 1 else rest
+
+
+def feature_model(gan, config):
+    """The `FeatureModel` of `config.reconstruction_layer`, or None.
+
+    Raises:
+        ValueError: a VAE-GAN option without an encoder, a layer name D
+            does not have (the error lists D's layers), or a discriminator
+            without symbolic layer outputs (subclassed).
+    """
+    name = config.reconstruction_layer
+    if gan.encoder is None and (name is not None or config.vaegan_gamma is not None):
+        raise ValueError(
+            "`reconstruction_layer` and `vaegan_gamma` configure a VAE-GAN: "
+            "pass an encoder, GAN(..., encoder=...). Received: "
+            f"reconstruction_layer={name!r}, vaegan_gamma={config.vaegan_gamma!r} "
+            "and no encoder."
+        )
+    if name is None:
+        return None
+    discriminator = gan.discriminator
+    names = [layer.name for layer in discriminator.layers]
+    if name not in names:
+        raise ValueError(
+            f"`reconstruction_layer` must name a layer of the discriminator "
+            f"{discriminator.name!r}. Received: reconstruction_layer={name!r}. "
+            f"Its layers: {names}."
+        )
+    try:
+        features = discriminator.get_layer(name).output
+        model = keras.Model(discriminator.inputs, [features, *discriminator.outputs], name="dis_l")
+    except (AttributeError, ValueError, TypeError) as error:
+        raise ValueError(
+            f"`reconstruction_layer={name!r}` needs a functional or Sequential "
+            "discriminator (a layer with one symbolic output); "
+            f"{discriminator.name!r} has none ({error})."
+        ) from None
+    return FeatureModel(model)
 
 
 def wgan_gradient_penalty(gan, real, fake, labels, training):
@@ -346,6 +477,14 @@ def augmentation(gan, images, training):
     else:
         fixed = _Fixed(lambda x: aug(x, training=True), images)
     return fixed(images), fixed
+
+
+def log_names(gan):
+    """Names of the values the step logs, in order: the config's
+    (`TrainingConfig.log_names`), then ADA's."""
+    config = gan.training_options
+    names = config.log_names(gan.auxiliary_classifier, vae=gan.encoder is not None)
+    return names + augment_log_names(gan)
 
 
 def augment_log_names(gan):
