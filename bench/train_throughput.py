@@ -99,6 +99,13 @@ IMAGE_SHAPE = (28, 28, 1)
 LATENT_DIM = 100
 FASHION_MNIST = "/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz"
 PRECISIONS = ("float32", "mixed_bfloat16")
+# `--clock`: wall seconds (default); this process's CPU seconds (`cpu`),
+# which a shared, overloaded machine disturbs far less (other processes' time
+# is not counted; tf.data's and the thread pools' time is); or the main
+# thread's CPU seconds (`thread`: torch with --threads=1 only, where every
+# kernel runs on the calling thread; tf.data's input threads not counted).
+CLOCKS = {"wall": time.perf_counter, "cpu": time.process_time, "thread": time.thread_time}
+clock = CLOCKS["wall"]
 CEILING_NAMES = {
     "float32": "best float32 2048^2 matmul, torch/numpy",
     "mixed_bfloat16": "best bfloat16 2048^2 matmul, torch",
@@ -179,15 +186,32 @@ def matmul_gflops(precision="float32", n=2048, repeats=3):
     for matmul in matmuls:
         matmul()
         for _ in range(repeats):
-            start = time.perf_counter()
+            start = clock()
             matmul()
-            best = max(best, 2 * n**3 / (time.perf_counter() - start) / 1e9)
+            best = max(best, 2 * n**3 / (clock() - start) / 1e9)
     return best
 
 
 # ----------------------------------------------------------------------
 # Networks
 # ----------------------------------------------------------------------
+def cpu_name():
+    """The CPU's model name and its widest vector/matrix extensions."""
+    name, flags = "unknown CPU", set()
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                key, _, value = line.partition(":")
+                if key.strip() == "model name" and name == "unknown CPU":
+                    name = value.strip()
+                elif key.strip() == "flags":
+                    flags = set(value.split())
+    except OSError:
+        pass
+    wanted = ("avx2", "avx512f", "avx512_bf16", "amx_bf16")
+    return f"{name} ({', '.join(f for f in wanted if f in flags) or 'no AVX2'})"
+
+
 def build_networks(upsampling):
     keras.utils.set_random_seed(0)
     generator = dcgan.dcgan_generator(IMAGE_SHAPE, LATENT_DIM, upsampling=upsampling)
@@ -272,14 +296,38 @@ class FitTimer(keras.callbacks.Callback):
     first batch there, once per `fit` call; `main` prints that cost)."""
 
     def on_train_begin(self, logs=None):
-        self.start = time.perf_counter()
+        self.start = clock()
 
     def on_train_end(self, logs=None):
-        self.seconds = time.perf_counter() - self.start
+        self.seconds = clock() - self.start
+
+
+@contextlib.contextmanager
+def keras_torch_kernels(enabled=True):
+    """Within the context Keras's torch backend runs its own `conv` and
+    `conv_transpose`, not the ones gankeras installs on import
+    (`gankeras/backend/torch_trainer.py`); a no-op off torch or when not
+    `enabled`."""
+    if BACKEND != "torch" or not enabled:
+        yield
+        return
+    from keras.src.backend.torch import nn as torch_nn
+
+    installed = {name: getattr(torch_nn, name) for name in ("conv", "conv_transpose")}
+    for name, fn in installed.items():
+        setattr(torch_nn, name, getattr(fn, "__wrapped__", fn))
+    try:
+        yield
+    finally:
+        for name, fn in installed.items():
+            setattr(torch_nn, name, fn)
 
 
 class GanKerasContender:
-    def __init__(self, images, upsampling, jit_compile, precision="float32"):
+    def __init__(self, images, upsampling, jit_compile, precision="float32", keras_kernels=False):
+        # keras_kernels: train with Keras's own torch convolutions (what
+        # gankeras ran before it installed its own; torch backend only).
+        self.keras_kernels = keras_kernels
         self.precision = precision
         with dtype_policy(precision):
             generator, discriminator = build_networks(upsampling)
@@ -293,9 +341,14 @@ class GanKerasContender:
         if batch_size not in self.datasets:
             self.datasets[batch_size] = make_dataset(self.images, batch_size)
         timer = FitTimer()
-        self.gan.fit(
-            self.datasets[batch_size], epochs=1, steps_per_epoch=steps, verbose=0, callbacks=[timer]
-        )
+        with keras_torch_kernels(self.keras_kernels):
+            self.gan.fit(
+                self.datasets[batch_size],
+                epochs=1,
+                steps_per_epoch=steps,
+                verbose=0,
+                callbacks=[timer],
+            )
         return timer.seconds
 
 
@@ -386,7 +439,8 @@ def first_batch_check_seconds(contender, batch_size):
 
 
 class PlainKerasContender:
-    """TensorFlow / PyTorch backends: `PlainKerasGAN.fit`."""
+    """TensorFlow / PyTorch backends: `PlainKerasGAN.fit` (on torch with
+    Keras's own convolutions: plain Keras, without gankeras's kernels)."""
 
     def __init__(self, images, upsampling, jit_compile, precision="float32"):
         self.precision = precision
@@ -402,9 +456,14 @@ class PlainKerasContender:
         if batch_size not in self.datasets:
             self.datasets[batch_size] = make_dataset(self.images, batch_size)
         timer = FitTimer()
-        self.model.fit(
-            self.datasets[batch_size], epochs=1, steps_per_epoch=steps, verbose=0, callbacks=[timer]
-        )
+        with keras_torch_kernels():
+            self.model.fit(
+                self.datasets[batch_size],
+                epochs=1,
+                steps_per_epoch=steps,
+                verbose=0,
+                callbacks=[timer],
+            )
         return timer.seconds
 
 
@@ -471,11 +530,11 @@ class PlainJaxContender:
         if batch_size not in self.iterators:
             self.iterators[batch_size] = make_dataset(self.images, batch_size).as_numpy_iterator()
         iterator = self.iterators[batch_size]
-        start = time.perf_counter()
+        start = clock()
         for _ in range(steps):
             self.state, losses = self.step(self.state, next(iterator))
         self.jax.block_until_ready(losses)
-        return time.perf_counter() - start
+        return clock() - start
 
 
 class PlainTorchContender:
@@ -513,7 +572,7 @@ class PlainTorchContender:
             # backward and the optimizer step outside; losses in float32.
             return torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.autocast)
 
-        start = time.perf_counter()
+        start = clock()
         for _ in range(steps):
             real = self._batch(batch_size)
             with autocast():
@@ -530,7 +589,7 @@ class PlainTorchContender:
             g_loss.backward()
             self.g_optimizer.step()
             D.requires_grad_(True)
-        return time.perf_counter() - start
+        return clock() - start
 
 
 # ----------------------------------------------------------------------
@@ -626,8 +685,32 @@ def main(argv=None):
         help="extra gankeras contenders, e.g. transposed:xla,resize:no_xla "
         "(ratios are against the plain contenders of the main setting)",
     )
+    parser.add_argument(
+        "--keras_kernels",
+        action="store_true",
+        help="torch backend: add a contender gankeras[keras kernels], gankeras "
+        "with Keras's own torch convolutions (before/after of gankeras's kernels)",
+    )
+    parser.add_argument(
+        "--clock",
+        default="wall",
+        choices=sorted(CLOCKS),
+        help="wall seconds, or this process's CPU seconds (steadier on a loaded machine)",
+    )
+    parser.add_argument("--threads", type=int, default=0, help="torch/TF threads (0: default)")
     parser.add_argument("--quick", action="store_true", help="--images=512 --repeats=3")
     args = parser.parse_args(argv)
+    if args.clock == "thread" and (BACKEND != "torch" or args.threads != 1):
+        parser.error(
+            "--clock=thread counts the main thread only: it needs KERAS_BACKEND=torch "
+            f"and --threads=1. Received: backend {BACKEND}, --threads={args.threads}."
+        )
+    global clock
+    clock = CLOCKS[args.clock]
+    if args.threads:
+        torch.set_num_threads(args.threads)
+        tf.config.threading.set_intra_op_parallelism_threads(args.threads)
+        tf.config.threading.set_inter_op_parallelism_threads(args.threads)
     if args.quick:
         args.images, args.repeats = 512, 3
     jit = {"auto": "auto", "true": True, "false": False}[args.jit_compile]
@@ -650,8 +733,10 @@ def main(argv=None):
     flops = flops_per_training_image(generator, discriminator)
     print(
         f"backend={BACKEND} keras={keras.__version__} torch={torch.__version__} "
-        f"torch_threads={torch.get_num_threads()} cpus={os.cpu_count()} data={source}"
+        f"torch_threads={torch.get_num_threads()} cpus={os.cpu_count()} data={source} "
+        f"clock={args.clock}"
     )
+    print(f"cpu: {cpu_name()}; load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     print(
         f"DCGAN {IMAGE_SHAPE} latent={LATENT_DIM} upsampling={upsampling} jit_compile={jit} "
         f"precision={','.join(precisions)} "
@@ -672,6 +757,12 @@ def main(argv=None):
     }
     labels = {"gankeras": "gankeras", "keras": "plain keras", "torch": "plain torch"}
     contenders = {labels[name]: makers[name]() for name in args.contenders.split(",")}
+    if args.keras_kernels:
+        if BACKEND != "torch":
+            parser.error("--keras_kernels is a torch-backend comparison.")
+        contenders["gankeras[keras kernels]"] = GanKerasContender(
+            images, upsampling, jit, precision, keras_kernels=True
+        )
     for extra in precisions[1:]:
         contenders[f"gankeras[{extra}]"] = GanKerasContender(images, upsampling, jit, extra)
     for variant in filter(None, args.variants.split(",")):
@@ -768,6 +859,14 @@ def main(argv=None):
                     f"{name}/{base} = "
                     + describe(paired_ratios(rates, name, base, batch_size), "{:.2f}x")
                 )
+        if "gankeras[keras kernels]" in names:
+            parts.append(
+                "gankeras/gankeras[keras kernels] = "
+                + describe(
+                    paired_ratios(rates, "gankeras", "gankeras[keras kernels]", batch_size),
+                    "{:.2f}x",
+                )
+            )
         print(f"  batch {batch_size}: " + "; ".join(parts))
 
     print_targets(rates, percent_ceiling, names, batch_sizes, precision)
