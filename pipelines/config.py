@@ -15,8 +15,12 @@ from pipelines.framework import PipelineError
 # gankeras.distribute.STRATEGIES, listed so that flag parsing needs no
 # TensorFlow import; validate() checks they agree.
 STRATEGIES = ("default", "mirrored", "multi_worker", "tpu")
-# Keras dtype policies the Trainer accepts (see train_mnist's --precision).
-PRECISIONS = ("float32", "mixed_bfloat16")
+# --precision: "auto" (gankeras.hardware.resolve_precision: mixed_bfloat16
+# where the hardware computes bfloat16 natively, else float32) or a Keras
+# dtype policy the Trainer accepts; gankeras.hardware.PRECISIONS, listed so
+# that flag parsing needs no gankeras import (tests/test_pipeline_precision.py
+# asserts they agree).
+PRECISIONS = ("auto", "float32", "mixed_bfloat16")
 AUGMENTATIONS = ("none", "diffaugment", "ada")  # gankeras.augment.get
 # The names of gankeras.architectures.ARCHITECTURES and gankeras.losses.LOSSES,
 # listed because importing gankeras (Keras + a backend: ~8 s on 2 loaded
@@ -135,7 +139,18 @@ class PipelineConfig:
             "batch_size d_learning_rate g_learning_rate beta_1 ema replay_buffer gradient_penalty "
             "augment ada_target conditional seed strategy precision"
         ).split() + ["tensorboard", "quality_every_n_epochs", "quality_samples"]
-        return {name: getattr(self, name) for name in names}
+        parameters = {name: getattr(self, name) for name in names}
+        # The policy "auto" resolves to on this machine: what the Trainer
+        # builds, its execution record and its cache key.
+        parameters["precision"] = self.resolved_precision()[0]
+        return parameters
+
+    def resolved_precision(self):
+        """`(policy, reason)`: the Keras dtype policy --precision means on
+        this machine ("auto": `gankeras.hardware.resolve_precision`)."""
+        from gankeras import hardware
+
+        return hardware.resolve_precision(self.precision)
 
     def unlabelled(self):
         """True when the data surely has no labels: a folder of images
