@@ -1,8 +1,8 @@
 """Does bfloat16 mixed precision train the DCGAN as well as float32?
 
 Trains the pipeline's DCGAN (28x28x1 Fashion-MNIST, latent 64, base_filters
-32, batch 128, Adam(2e-4, beta_1=0.5) for both, generator EMA 0.99 — the
-`pipelines.train_mnist` defaults) once per precision, from the same seed and
+32, batch 128 (`--batch_size`), Adam(2e-4, beta_1=0.5) for both, generator
+EMA 0.99 — the `pipelines.train_mnist` defaults but the batch, now 64) once per precision, from the same seed and
 the same data order, interleaved epoch by epoch (a change in the machine's
 load hits both alike), then scores 2,000 EMA samples of each with the
 domain-classifier metrics of `gankeras.evaluation` (FD, KID, classifier score;

@@ -155,7 +155,12 @@ def library_contender(name, overrides, images, seed):
     p = config.trainer_parameters()  # "auto" precision resolved
     policy, reason = config.resolved_precision()
     print(f"  {name}: precision {config.precision} -> {policy} ({reason})")
-    gan = build_gan(p, IMAGE_SHAPE, None)
+    from pipelines.framework import PipelineError
+
+    try:
+        gan = build_gan(p, IMAGE_SHAPE, None)
+    except PipelineError as error:
+        sys.exit(f"error: contender {name}: {error}")
     from gankeras.evaluation import sources
 
     return Contender(name, gan, p["batch_size"], seed, sources.from_gan(gan), images)

@@ -86,7 +86,10 @@ class PipelineConfig:
     d_steps: int = 1
     epochs: int = 8
     steps_per_epoch: int | None = None
-    batch_size: int = 128
+    # 64 (was 128) and precision "auto" (was float32): the better generator
+    # at equal wall clock in bench/time_to_quality.py (README, "Time to
+    # quality"); results in bench/results/time_to_quality_*.txt.
+    batch_size: int = 64
     d_learning_rate: float = 2e-4
     g_learning_rate: float = 2e-4
     beta_1: float = 0.5
@@ -98,7 +101,7 @@ class PipelineConfig:
     conditional: bool = False
     seed: int = 0
     strategy: str = "default"
-    precision: str = "float32"
+    precision: str = "auto"
     verbose: int = 1
     # Monitoring (Trainer): GANTensorBoard summaries; Quality every n epochs
     # (0: off) on quality_samples fakes, keeping the best generator.
