@@ -213,6 +213,9 @@ def keras_dcgan_model(latent_dim=128):
             super().compile()
             self.d_optimizer, self.g_optimizer, self.loss_fn = d_optimizer, g_optimizer, loss_fn
 
+        def call(self, images):  # fit builds the model on a batch (torch)
+            return self.discriminator(images)
+
         @property
         def metrics(self):
             return [self.d_loss_tracker, self.g_loss_tracker]
@@ -283,9 +286,18 @@ def keras_dcgan_model(latent_dim=128):
     model.compile(
         d_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5),
         g_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5),
-        loss_fn=keras.losses.BinaryCrossentropy(),
+        loss_fn=binary_crossentropy,
     )
     return model
+
+
+def binary_crossentropy(labels, probabilities):
+    """Keras's binary cross-entropy on probabilities (clipped to [1e-7,
+    1 - 1e-7]), written out: torch's refuses the recipe's noisy labels > 1."""
+    from keras import ops
+
+    p = ops.clip(probabilities, 1e-7, 1.0 - 1e-7)
+    return ops.mean(-(labels * ops.log(p) + (1.0 - labels) * ops.log(1.0 - p)))
 
 
 def keras_dcgan_contender(images, seed):
