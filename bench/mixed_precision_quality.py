@@ -1,12 +1,13 @@
 """Does bfloat16 mixed precision train the DCGAN as well as float32?
 
 Trains the pipeline's DCGAN (28x28x1 Fashion-MNIST, latent 64, base_filters
-32, batch 128 (`--batch_size`), Adam(2e-4, beta_1=0.5) for both, generator
-EMA 0.99 — the `pipelines.train_mnist` defaults but the batch, now 64) once per precision, from the same seed and
-the same data order, interleaved epoch by epoch (a change in the machine's
-load hits both alike), then scores 2,000 EMA samples of each with the
-domain-classifier metrics of `gankeras.evaluation` (FD, KID, classifier score;
-the classifier is trained once and cached under --cache_dir).
+32, batch 128 by `--batch_size` (the pipeline's default is now 64),
+Adam(2e-4, beta_1=0.5) for both, generator EMA 0.99) once per precision, from
+the same seed and the same data order, interleaved epoch by epoch (a change in
+the machine's load hits both alike), then scores 2,000 EMA samples of each
+with the domain-classifier metrics of `gankeras.evaluation` (FD, KID,
+classifier score; the classifier is trained once and cached under
+--cache_dir).
 
 `mixed_bfloat16` builds the networks and the GAN under
 `keras.mixed_precision.set_global_policy("mixed_bfloat16")`: bfloat16
