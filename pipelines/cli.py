@@ -151,7 +151,9 @@ def define_flags(**defaults):
         "Keras dtype policy of the networks: 'mixed_bfloat16' computes in bfloat16 "
         "with float32 weights and losses. Faster only on CPUs with native bfloat16 "
         "(AMX-BF16 / AVX512-BF16: 1.6-1.7x in bench/mixed_precision_quality.py); "
-        "slower than float32 elsewhere (the run says which applies).",
+        "slower than float32 elsewhere. 'auto': mixed_bfloat16 where the hardware "
+        "computes bfloat16 natively (such CPUs, NVIDIA GPUs of compute capability "
+        ">= 8.0), else float32; the run prints what it chose and why.",
     )
     flags.DEFINE_integer("verbose", d("verbose"), "Keras progress: 0 silent, 1 bar, 2 line/epoch.")
     flags.DEFINE_boolean(
@@ -257,6 +259,9 @@ def run(argv, default_source=None):
             print(f"data: {reason}")
         print("=== Pipeline config ===")
         print(config.to_json())
+        if config.precision in PRECISIONS:  # else validate() says what is wrong
+            policy, reason = config.resolved_precision()
+            print(f"precision: {config.precision} -> {policy} ({reason})")
         records = pipeline.run(config)
     except PipelineError as error:
         print(f"error: {error}", file=sys.stderr)

@@ -19,8 +19,12 @@ from pipelines.framework import PipelineError
 # gankeras.distribute.STRATEGIES, listed so that flag parsing needs no
 # TensorFlow import; validate() checks they agree.
 STRATEGIES = ("default", "mirrored", "multi_worker", "tpu")
-# Keras dtype policies the Trainer accepts (see train_mnist's --precision).
-PRECISIONS = ("float32", "mixed_bfloat16")
+# --precision: "auto" (gankeras.hardware.resolve_precision: mixed_bfloat16
+# where the hardware computes bfloat16 natively, else float32) or a Keras
+# dtype policy the Trainer accepts; gankeras.hardware.PRECISIONS, listed so
+# that flag parsing needs no gankeras import (tests/test_pipeline_precision.py
+# asserts they agree).
+PRECISIONS = ("auto", "float32", "mixed_bfloat16")
 AUGMENTATIONS = ("none", "diffaugment", "ada")  # gankeras.augment.get
 # The names of gankeras.architectures.ARCHITECTURES and gankeras.losses.LOSSES,
 # listed because importing gankeras (Keras + a backend: ~8 s on 2 loaded
@@ -86,7 +90,10 @@ class PipelineConfig:
     d_steps: int = 1
     epochs: int = 8
     steps_per_epoch: int | None = None
-    batch_size: int = 128
+    # 64 (was 128) and precision "auto" (was float32): the better generator
+    # at equal wall clock in bench/time_to_quality.py (README, "Time to
+    # quality"); results in bench/results/time_to_quality_*.txt.
+    batch_size: int = 64
     d_learning_rate: float = 2e-4
     g_learning_rate: float = 2e-4
     beta_1: float = 0.5
@@ -98,7 +105,7 @@ class PipelineConfig:
     conditional: bool = False
     seed: int = 0
     strategy: str = "default"
-    precision: str = "float32"
+    precision: str = "auto"
     verbose: int = 1
     # Monitoring (Trainer): GANTensorBoard summaries; Quality every n epochs
     # (0: off) on quality_samples fakes, keeping the best generator.
@@ -139,13 +146,22 @@ class PipelineConfig:
         runs)."""
         from pipelines.components.trainer import TrainerParameters
 
-        return TrainerParameters(
-            **{
-                f.name: getattr(self, f.name)
-                for f in dataclasses.fields(TrainerParameters)
-                if not f.metadata.get("resolved")
-            }
-        )
+        values = {
+            f.name: getattr(self, f.name)
+            for f in dataclasses.fields(TrainerParameters)
+            if not f.metadata.get("resolved")
+        }
+        # The policy "auto" resolves to on this machine: what the Trainer
+        # builds, its execution record and its cache key.
+        values["precision"] = self.resolved_precision()[0]
+        return TrainerParameters(**values)
+
+    def resolved_precision(self):
+        """`(policy, reason)`: the Keras dtype policy --precision means on
+        this machine ("auto": `gankeras.hardware.resolve_precision`)."""
+        from gankeras import hardware
+
+        return hardware.resolve_precision(self.precision)
 
     def evaluator_parameters(self):
         """The `EvaluatorParameters`: the blessing (`blessing()`),

@@ -129,3 +129,48 @@ def test_mixed_bfloat16_trains_the_pipeline_networks(mixed_bfloat16, fallback, a
         history = gan.fit(images, batch_size=8, epochs=1, verbose=0).history
     assert int(gan.optimizer.iterations) == 2
     assert all(np.isfinite(v[0]) for v in history.values()), history
+
+
+@pytest.mark.backend_independent
+@pytest.mark.parametrize(
+    "text, capabilities",
+    [
+        ("8.0\n9.0\n", ((8, 0), (9, 0))),
+        ("7.5", ((7, 5),)),
+        ("", ()),
+        ("[N/A]\n8.6", ((8, 6),)),
+    ],
+)
+def test_gpu_compute_capabilities_from_nvidia_smi(text, capabilities):
+    assert hardware.parse_compute_capabilities(text) == capabilities
+
+
+@pytest.mark.backend_independent
+@pytest.mark.parametrize(
+    "precision, cpuinfo, gpus, policy",
+    [
+        ("auto", AVX2_EPYC, (), "float32"),
+        ("auto", SKYLAKE, (), "float32"),  # AVX-512 emulation is no native bf16
+        ("auto", SAPPHIRE_RAPIDS, (), "mixed_bfloat16"),
+        ("auto", NEOVERSE_V1, (), "mixed_bfloat16"),
+        ("auto", "", (), "float32"),  # nothing known: nothing assumed
+        ("auto", AVX2_EPYC, ((8, 0),), "mixed_bfloat16"),  # A100
+        ("auto", AVX2_EPYC, ((9, 0), (9, 0)), "mixed_bfloat16"),  # H100s
+        ("auto", SAPPHIRE_RAPIDS, ((7, 0),), "float32"),  # V100: the GPU decides
+        ("auto", AVX2_EPYC, ((8, 0), (7, 5)), "float32"),  # a T4 among them
+        ("float32", SAPPHIRE_RAPIDS, ((9, 0),), "float32"),
+        ("mixed_bfloat16", AVX2_EPYC, (), "mixed_bfloat16"),
+    ],
+)
+def test_auto_precision_resolves_from_the_hardware(precision, cpuinfo, gpus, policy):
+    resolved, reason = hardware.resolve_precision(
+        precision, features=hardware.parse_cpuinfo(cpuinfo), gpu_capabilities=gpus
+    )
+    assert resolved == policy
+    assert reason and "\n" not in reason
+
+
+@pytest.mark.backend_independent
+def test_unknown_precision_names_the_choices():
+    with pytest.raises(ValueError, match=r"auto.*float32.*mixed_bfloat16.*'float16'"):
+        hardware.resolve_precision("float16")
