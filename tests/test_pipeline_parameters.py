@@ -133,9 +133,11 @@ def test_trainer_fields_are_the_config_fields_of_the_same_name_and_type():
     config = PipelineConfig(latent_dim=5, epochs=3, quality_every_n_epochs=2, verbose=2)
     p = config.trainer_parameters()
     for field in dataclasses.fields(p):
-        if not field.metadata.get("resolved"):
+        if not field.metadata.get("resolved") and field.name != "precision":
             assert getattr(p, field.name) == getattr(config, field.name), field.name
     assert p.network_options is None  # resolved when the Trainer runs
+    # --precision=auto is resolved to the policy this machine trains with.
+    assert p.precision == config.resolved_precision()[0] != "auto"
 
 
 def test_example_gen_fields_are_the_config_fields_of_the_same_name_and_type(tmp_path):
