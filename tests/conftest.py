@@ -43,6 +43,13 @@ def pytest_configure(config):
         "numpy/TensorFlow data or file code); it runs once, under the "
         "TensorFlow backend, instead of three times.",
     )
+    config.addinivalue_line(
+        "markers",
+        "tensorflow_pass(covered_by): an end-to-end pipeline test of wiring "
+        "(flags -> components -> files) whose backend-specific behaviour is "
+        "tested on every backend in `covered_by`; it runs in the TensorFlow "
+        "pass only, to keep the three-backend suite within CI's time.",
+    )
 
 
 def pytest_collection_modifyitems(config, items):
@@ -54,3 +61,17 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "backend_independent" in item.keywords:
             item.add_marker(skip)
+        marker = item.get_closest_marker("tensorflow_pass")
+        if marker is not None:
+            covered_by = marker.kwargs.get("covered_by") or (marker.args and marker.args[0])
+            if not covered_by:
+                raise pytest.UsageError(
+                    f"{item.nodeid}: @pytest.mark.tensorflow_pass needs covered_by=... "
+                    "(the test file that covers its backend-specific part on every backend)"
+                )
+            item.add_marker(
+                pytest.mark.skip(
+                    reason=f"pipeline wiring, run in the TensorFlow pass; {covered_by} "
+                    f"covers it on {BACKEND}"
+                )
+            )

@@ -4,9 +4,12 @@ records its p; a bad target is an `error:`."""
 import glob
 import json
 
+import pytest
+
 from tests.test_pipeline_support import TINY_FLAGS, run_pipeline, write_idx_files
 
 
+@pytest.mark.tensorflow_pass(covered_by="tests/test_gan_augment.py")
 def test_augment_ada_trains_and_records_p(tmp_path):
     result = run_pipeline(
         f"--idx_dir={write_idx_files(str(tmp_path / 'idx'))}",
@@ -23,6 +26,7 @@ def test_augment_ada_trains_and_records_p(tmp_path):
     assert all(0.0 <= p <= 1.0 for p in history["augment_p"])
 
 
+@pytest.mark.backend_independent
 def test_ada_target_outside_the_unit_interval_is_an_error(tmp_path):
     result = run_pipeline(
         f"--pipeline_root={tmp_path / 'root'}", "--augment=ada", "--ada_target=1.5"

@@ -58,6 +58,9 @@ def run_train(*flags):
     )
 
 
+@pytest.mark.tensorflow_pass(
+    covered_by="tests/test_pipeline_image_dir_unlabelled.py (the folder end to end)"
+)
 def test_folder_of_pngs_trains_evaluates_and_pushes(tmp_path):
     folder = export_pngs(str(tmp_path / "fashion_png"))
     result = run_train(

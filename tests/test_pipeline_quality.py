@@ -8,9 +8,12 @@ import glob
 import json
 import os
 
+import pytest
+
 from tests.test_pipeline_support import TINY_FLAGS, run_pipeline, write_idx_files
 
 
+@pytest.mark.tensorflow_pass(covered_by="tests/test_callbacks_quality.py")
 def test_best_generator_is_what_is_evaluated_and_pushed(tmp_path):
     flags = [f for f in TINY_FLAGS if not f.startswith("--epochs")]
     result = run_pipeline(

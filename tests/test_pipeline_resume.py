@@ -8,9 +8,14 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from tests.test_pipeline_support import REPO_ROOT, TINY_FLAGS, run_pipeline, write_idx_files
 
 
+@pytest.mark.tensorflow_pass(
+    covered_by="tests/test_pipeline_exact_resume.py (killed three times, bit for bit)"
+)
 def test_killed_run_resumes_from_its_last_checkpoint(tmp_path):
     flags = [
         f"--idx_dir={write_idx_files(str(tmp_path / 'idx'))}",
