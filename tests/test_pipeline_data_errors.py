@@ -4,15 +4,11 @@ earlier changed. The flag checks run in-process (`PipelineConfig.validate`
 is what the entry point calls); two subprocess runs prove the CLI path
 (a flag error, and an ExampleGen error after an earlier run's files exist)."""
 
-import os
-import subprocess
-import sys
-
 import pytest
 
 from pipelines.config import PipelineConfig
 from pipelines.framework import PipelineError
-from tests.test_pipeline_support import REPO_ROOT, snapshot
+from tests.test_pipeline_support import run_train, snapshot
 
 pytestmark = pytest.mark.backend_independent
 
@@ -43,17 +39,6 @@ def test_labels_from_folders_needs_an_image_dir():
         PipelineConfig(dataset="mnist", labels_from_folders=True).validate()
 
 
-def run_train(*flags):
-    return subprocess.run(
-        [sys.executable, "-m", "pipelines.train", *flags],
-        cwd=REPO_ROOT,
-        env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-
-
 @pytest.fixture
 def earlier(tmp_path):
     root = tmp_path / "root"
@@ -76,7 +61,7 @@ def test_cli_prints_one_error_line_and_changes_nothing(earlier, case):
         flags += [f"--image_dir={folder}", "--image_size=32"]
         message = f"error: ExampleGen could not read the dataset: the image folder {folder} holds no usable image (2 files skipped"
     before = snapshot(tmp_path)
-    result = run_train(*flags)
+    result = run_train(*flags, timeout=300)
     assert result.returncode == 1
     assert message in result.stderr, result.stderr[-2000:]
     assert "Traceback" not in result.stderr

@@ -9,15 +9,13 @@ label-free Evaluator (issue 13 item 3)."""
 import glob
 import json
 import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 from PIL import Image
 
 from gankeras import data
-from tests.test_pipeline_support import REPO_ROOT, TINY_FLAGS
+from tests.test_pipeline_support import TINY_FLAGS, run_train
 
 pytestmark = pytest.mark.skipif(
     not os.path.isdir(data.FASHION_MNIST_DIR),
@@ -45,17 +43,6 @@ def export_pngs(directory, count=260):
         os.makedirs(os.path.dirname(path), exist_ok=True)
         Image.fromarray(images[i, ..., 0]).save(path)
     return directory
-
-
-def run_train(*flags):
-    return subprocess.run(
-        [sys.executable, "-m", "pipelines.train", *flags],
-        cwd=REPO_ROOT,
-        env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"),
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
 
 
 @pytest.mark.tensorflow_pass(

@@ -44,19 +44,25 @@ def write_idx_files(directory, count=240, seed=0):
     return directory
 
 
-def run_pipeline(*flags, timeout=600, env=None):
-    """Runs the pipeline entry point from the repository root, under the
-    active KERAS_BACKEND (or `env`'s: variables set on top of this
-    process's); returns the `CompletedProcess` (text output)."""
+def run_pipeline(*flags, timeout=600, env=None, entry="pipelines.train_mnist"):
+    """Runs the pipeline entry point `entry` (the MNIST preset by default)
+    from the repository root, under the active KERAS_BACKEND (or `env`'s:
+    variables set on top of this process's); returns the `CompletedProcess`
+    (text output)."""
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", **(env or {}))
     return subprocess.run(
-        [sys.executable, "-m", "pipelines.train_mnist", *flags],
+        [sys.executable, "-m", entry, *flags],
         cwd=REPO_ROOT,
         env=env,
         capture_output=True,
         text=True,
         timeout=timeout,
     )
+
+
+def run_train(*flags, timeout=900, env=None):
+    """`run_pipeline` for `python -m pipelines.train` (any image data)."""
+    return run_pipeline(*flags, timeout=timeout, env=env, entry="pipelines.train")
 
 
 def start_pipeline(*flags, env=None):
