@@ -135,7 +135,7 @@ def test_auto_is_recorded_and_keyed_as_what_it_resolves_to(
 ):
     machine(monkeypatch, cpu, gpus)
     parameters, key = trainer_key("auto", tmp_path)
-    assert parameters["precision"] == policy
+    assert parameters.precision == policy
     # Exactly the run of the policy it resolved to: the same cache entry.
     assert key == trainer_key(policy, tmp_path)[1]
 
