@@ -46,7 +46,7 @@ def export_pngs(directory, count=260):
 
 
 @pytest.mark.tensorflow_pass(
-    covered_by="tests/test_pipeline_image_dir_unlabelled.py (the folder end to end)"
+    covered_by="tests/test_pipeline_run.py (the Trainer on shards) and tests/test_evaluation_evaluator.py (label-free scoring of RGB data)"
 )
 def test_folder_of_pngs_trains_evaluates_and_pushes(tmp_path):
     folder = export_pngs(str(tmp_path / "fashion_png"))

@@ -12,6 +12,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from tests.test_pipeline_support import REPO_ROOT, TINY_FLAGS
@@ -56,6 +57,9 @@ print(spec.shape.as_list(), spec.dtype.name, images.shape.as_list(), images.dtyp
 """
 
 
+@pytest.mark.tensorflow_pass(
+    covered_by="tests/test_pipeline_run.py (the Trainer on shards) and tests/test_evaluation_evaluator.py (label-free scoring of RGB data)"
+)
 def test_unlabelled_folder_trains_evaluates_label_free_and_serves(tmp_path):
     folder = write_images(str(tmp_path / "photos"))
     flags = [f for f in TINY_FLAGS if not f.startswith("--bless_metric")]
