@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from gankeras.evaluation import contrastive
+from gankeras.evaluation.report import DISTANCE_METRICS
 from pipelines.components import evaluator, example_gen
 from pipelines.framework import Artifact, PipelineError
 
@@ -82,14 +83,7 @@ def test_unlabelled_rgb_data_is_scored_in_label_free_features_and_blessed(tmp_pa
     result, record, outputs, cache_dir = _run(tmp_path, labelled=False, encoder_steps=3)
     assert result["blessed"] and os.path.exists(outputs["blessing"].path("BLESSED"))
     metrics, protocol = record["metrics"], record["protocol"]
-    for name in (
-        "frechet_distance",
-        "kernel_distance",
-        "precision",
-        "recall",
-        "density",
-        "coverage",
-    ):
+    for name in DISTANCE_METRICS:
         assert np.isfinite(metrics[name]), name
     assert "classifier_score" not in metrics and "classes_covered" not in metrics
     assert protocol["extractor"] == "simclr_encoder" and protocol["extractor_config"]["steps"] == 3

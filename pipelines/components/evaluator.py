@@ -218,17 +218,20 @@ def evaluation_metrics(inputs, p):
     with open(inputs["model"].path("model_info.json")) as f:
         model_info = json.load(f)
     generator = keras.saving.load_model(inputs["model"].path("generator.keras"), compile=False)
-    to_float = to_model_range
     try:
         if labelled:
             extractor = evaluation.load_or_train_domain_classifier(
-                p.cache_dir, to_float(images), labels, to_float(test_images), test_labels
+                p.cache_dir,
+                to_model_range(images),
+                labels,
+                to_model_range(test_images),
+                test_labels,
             )
         else:
             # p.encoder_steps (optional): a smaller budget for tiny runs.
             setup = {"steps": p.encoder_steps} if p.encoder_steps else {}
             extractor = evaluation.load_or_train_contrastive_encoder(
-                p.cache_dir, to_float(images[:ENCODER_TRAIN_COUNT]), **setup
+                p.cache_dir, to_model_range(images[:ENCODER_TRAIN_COUNT]), **setup
             )
     except ValueError as error:  # e.g. an image shape the extractor cannot take
         raise PipelineError(f"The Evaluator cannot build its feature extractor: {error}") from error
@@ -237,7 +240,11 @@ def evaluation_metrics(inputs, p):
         sources.from_generator_model(generator, model_info["num_classes"]), count
     )
     report = report_lib.evaluate_samples(
-        samples, to_float(images[:count]), to_float(test_images), extractor, inception=inception
+        samples,
+        to_model_range(images[:count]),
+        to_model_range(test_images),
+        extractor,
+        inception=inception,
     )
     metrics = report.metrics
     if metrics.get(p.metric) is None:
