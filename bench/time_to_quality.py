@@ -8,7 +8,11 @@ passes a mark (default 2.5, 5, 10, 20 minutes), scores it as the pipeline's
 Evaluator does: `--samples` generated images (EMA weights where kept) and
 as many real training images, in the features of the domain classifier
 (`gankeras.evaluation.load_or_train_domain_classifier`, cached in
-`--cache_dir`): FD, KID, precision/recall (k=3), classifier score.
+`--cache_dir`): FD, KID, precision/recall (k=3), classifier score; and
+FD, precision and recall of the first `PipelineConfig().eval_samples`
+(2,000) of them, the figures the pipeline's Evaluator reports (FD is
+biased upward in 1/n and k-NN precision/recall depend on n, so the two
+sample counts do not give the same numbers).
 
 Contenders run interleaved in one process: round robin, each trains for
 `--slice_s` seconds of wall clock (or up to its next mark) in turn, so a
@@ -163,7 +167,7 @@ def library_contender(name, overrides, images, seed):
         sys.exit(f"error: contender {name}: {error}")
     from gankeras.evaluation import sources
 
-    return Contender(name, gan, p["batch_size"], seed, sources.from_gan(gan), images)
+    return Contender(name, gan, p.batch_size, seed, sources.from_gan(gan), images)
 
 
 def keras_dcgan_model(latent_dim=128):
@@ -334,6 +338,9 @@ class Scorer:
             cache_dir, to_model_range(train), train_labels, to_model_range(test), test_labels
         )
         self.samples = samples
+        from pipelines.config import PipelineConfig
+
+        self.evaluator_samples = PipelineConfig().eval_samples
         self.real_features, _ = self.classifier.features_and_logits(to_model_range(train[:samples]))
 
     def score(self, generate_fn):
@@ -344,7 +351,32 @@ class Scorer:
         features, logits = self.classifier.features_and_logits(fakes)
         metrics = report_lib.distance_metrics(self.real_features, features)
         metrics["classifier_score"] = classifier_score(logits)
+        # The same fakes at the pipeline Evaluator's default sample count
+        # (FD is biased upward in 1/n, k-NN precision/recall depend on n):
+        # what `python -m pipelines.train_mnist` would report.
+        n = self.evaluator_samples
+        if n < self.samples:
+            small = report_lib.distance_metrics(self.real_features[:n], features[:n])
+            metrics["evaluator"] = {"n": n, **small}
         return metrics
+
+
+def at_evaluator(metrics):
+    """`" | at n=2000: FD .. R .."` (the Evaluator's sample count), or ""."""
+    small = metrics.get("evaluator")
+    if not small:
+        return ""
+    return (
+        f" | at n={small['n']}: FD {small['frechet_distance']:.2f} "
+        f"P {small['precision']:.3f} R {small['recall']:.3f}"
+    )
+
+
+def small_columns(metrics):
+    small = metrics.get("evaluator")
+    if not small:
+        return ""
+    return f" {small['frechet_distance']:7.2f} {small['recall']:6.3f}"
 
 
 def run(args):
@@ -395,14 +427,14 @@ def run(args):
                     f"[{c.name}] {mark:g} min (clock {c.clock:.0f}s, {c.batches} batches): "
                     f"FD {metrics['frechet_distance']:.2f} KID {metrics['kernel_distance']:.3f} "
                     f"P {metrics['precision']:.3f} R {metrics['recall']:.3f} "
-                    f"CS {metrics['classifier_score']:.2f} (eval {seconds:.0f}s, "
+                    f"CS {metrics['classifier_score']:.2f}{at_evaluator(metrics)} (eval {seconds:.0f}s, "
                     f"load {load_average()})",
                     flush=True,
                 )
     print(f"\nload average at end: {load_average()}")
     header = (
         f"{'contender':16s} {'min':>5s} {'batches':>8s} {'img/s':>6s} {'FD':>7s} {'KID':>7s} "
-        f"{'prec':>6s} {'recall':>6s} {'cls':>5s}"
+        f"{'prec':>6s} {'recall':>6s} {'cls':>5s} {'FD@n':>7s} {'R@n':>6s}"
     )
     print(header)
     for c in contenders:
@@ -411,6 +443,7 @@ def run(args):
                 f"{c.name:16s} {mark:5g} {batches:8d} {batches * c.batch_size / clock:6.0f} "
                 f"{m['frechet_distance']:7.2f} {m['kernel_distance']:7.3f} "
                 f"{m['precision']:6.3f} {m['recall']:6.3f} {m['classifier_score']:5.2f}"
+                + small_columns(m)
             )
 
 

@@ -111,6 +111,9 @@ def define_flags(**defaults):
     flags.DEFINE_float("g_learning_rate", d("g_learning_rate"), "Generator Adam learning rate.")
     flags.DEFINE_float("beta_1", d("beta_1"), "Adam beta_1 of both optimizers.")
     flags.DEFINE_boolean("ema", d("ema"), "Keep (and export) an EMA of the generator weights.")
+    flags.DEFINE_float(
+        "ema_decay", d("ema_decay"), "Decay of the generator EMA per generator step (with --ema)."
+    )
     flags.DEFINE_integer("replay_buffer", d("replay_buffer"), "Replay pool size for D (0: off).")
     flags.DEFINE_float(
         "gradient_penalty",

@@ -88,16 +88,22 @@ class PipelineConfig:
     base_filters: int = 32
     loss: str = "non_saturating"
     d_steps: int = 1
-    epochs: int = 8
+    # epochs 18 (was 8), batch 64 (was 128), ema_decay 0.999 (was 0.99) and
+    # precision "auto" (was float32): chosen by bench/time_to_quality.py
+    # (README, "Time to quality"; bench/results/time_to_quality_*.txt). 18
+    # epochs fit the 20-minute budget of the default run on 2 cores that
+    # compute bfloat16 natively; in float32 (no native bfloat16) they take
+    # about twice as long.
+    epochs: int = 18
     steps_per_epoch: int | None = None
-    # 64 (was 128) and precision "auto" (was float32): the better generator
-    # at equal wall clock in bench/time_to_quality.py (README, "Time to
-    # quality"); results in bench/results/time_to_quality_*.txt.
     batch_size: int = 64
     d_learning_rate: float = 2e-4
     g_learning_rate: float = 2e-4
     beta_1: float = 0.5
     ema: bool = True
+    # The generator EMA's decay per generator step (Keras's ema_momentum):
+    # the exported and evaluated weights average ~1/(1 - ema_decay) steps.
+    ema_decay: float = 0.999
     replay_buffer: int = 0
     gradient_penalty: float = 0.0
     augment: str = "none"
@@ -275,6 +281,8 @@ class PipelineConfig:
                 bad(name, "a positive number")
         if not 0 <= self.beta_1 < 1:
             bad("beta_1", "a number in [0, 1)")
+        if not 0 <= self.ema_decay < 1:
+            bad("ema_decay", "a number in [0, 1) (0.999: an average over ~1000 generator steps)")
         if self.replay_buffer < 0:
             bad("replay_buffer", "0 (off) or a positive pool size")
         if self.gradient_penalty < 0:

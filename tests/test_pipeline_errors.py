@@ -164,3 +164,13 @@ def test_batch_larger_than_the_dataset(earlier_run):
         flags + ["--batch_size=300"],
         "Bad --batch_size: expected at most the 216 training images",
     )
+
+
+@pytest.mark.backend_independent
+@pytest.mark.parametrize("decay", [1.0, -0.1, 1.5])
+def test_ema_decay_outside_0_1_is_a_config_error(decay):
+    from pipelines.config import PipelineConfig
+    from pipelines.framework import PipelineError
+
+    with pytest.raises(PipelineError, match=r"Bad --ema_decay: expected a number in \[0, 1\)"):
+        PipelineConfig(ema_decay=decay).validate()

@@ -42,6 +42,12 @@ def _optional_layer_name(name, value):
     )
 
 
+def _bool(name, value):
+    if isinstance(value, bool):
+        return value
+    raise ValueError(f"`{name}` must be True or False. Received: {name}={value!r}")
+
+
 # Penalties whose weight > 0 adds a logged term of the same name.
 PENALTIES = ("gradient_penalty", "r1_penalty")
 
@@ -88,6 +94,15 @@ class TrainingConfig:
     - `vaegan_gamma`: the decoder's weight on the reconstruction term
       (Larsen et al.'s gamma, weighting reconstruction against the GAN
       term); None: `reconstruction_weight`, the encoder's weight.
+    - `ema_warmup`: ramp the generator EMA's decay up over the first
+      updates, `min(ema_momentum, (1 + t) / (10 + t))` at generator update
+      t (`gankeras.models.ema.warmup_momentum`; the `num_updates` rule of
+      TensorFlow's `ExponentialMovingAverage`), so that a short run's
+      average is not dominated by the random initial weights. Keras's own
+      EMA (`g_optimizer=Adam(..., use_ema=True)`) uses the constant
+      `ema_momentum`: with 0.999 a run of 500 updates still averages in
+      0.999**500 = 61% of the initial weights. Needs `use_ema` on
+      `g_optimizer`.
     """
 
     loss: object = _option("non_saturating", None, "adversarial loss")
@@ -107,6 +122,7 @@ class TrainingConfig:
     )
     reconstruction_layer: str = _option(None, _optional_layer_name, "VAE-GAN Dis_l layer")
     vaegan_gamma: float = _option(None, _optional_non_negative, "VAE-GAN decoder weight")
+    ema_warmup: bool = _option(False, _bool, "ramp the G EMA decay up")
 
     def __post_init__(self):
         object.__setattr__(self, "loss", losses_registry.get(self.loss))

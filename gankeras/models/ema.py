@@ -4,7 +4,8 @@ The average is kept by Keras's optimizer (`g_optimizer=Adam(..., use_ema=True)`)
 its `_model_variables_moving_average` mirror the generator's (and encoder's)
 trainable variables. `ema_weights` swaps them in for the length of a context.
 `sample` is the body of `GAN.generate`: seeds -> latents -> images, batch by
-batch, within that context.
+batch, within that context. `use_warmup` makes the average's decay ramp up
+(`TrainingConfig.ema_warmup`).
 """
 
 import contextlib
@@ -41,6 +42,50 @@ def ema_weights(optimizer):
     finally:
         for v, value in zip(variables, saved):
             v.assign(value)
+
+
+def warmup_momentum(iterations, momentum):
+    """The decay of the average at update `iterations` (t, a scalar tensor:
+    the optimizer's updates so far): 0 at t = 0 (the average starts as the
+    weights, as in Keras), then `min(momentum, (1 + t) / (10 + t))` (the
+    `num_updates` rule of `tf.train.ExponentialMovingAverage`): 0.1 at the
+    second update, 0.91 at t = 90, `momentum` = 0.999 from t = 8,991 on."""
+    t = ops.cast(iterations, "float32")
+    ramp = ops.minimum(ops.cast(momentum, "float32"), (1.0 + t) / (10.0 + t))
+    return ops.where(ops.equal(t, 0.0), ops.zeros_like(ramp), ramp)
+
+
+def _update_with_warmup(optimizer, trainable_variables):
+    # Keras's BaseOptimizer._update_model_variables_moving_average, with
+    # `warmup_momentum` in place of its constant `ema_momentum`. It runs
+    # inside `apply` / `stateless_apply`, where `iterations` is the step's
+    # own (traced) value on every backend.
+    momentum = warmup_momentum(optimizer.iterations, optimizer.ema_momentum)
+    for var, average in zip(trainable_variables, optimizer._model_variables_moving_average):
+        if average is not None:
+            m = ops.cast(momentum, var.dtype)
+            average.assign(ops.add(ops.multiply(m, average), ops.multiply(1 - m, var)))
+
+
+def use_warmup(optimizer, enabled=True):
+    """Makes `optimizer`'s moving average (`use_ema=True`) ramp its decay up
+    (`warmup_momentum`), or, with `enabled=False`, restores Keras's constant
+    decay. Keras has no hook for the decay, so this sets the instance's
+    `_update_model_variables_moving_average` (the method Keras's `apply`
+    calls on every backend); the optimizer's own config is unchanged and
+    `GAN.compile` re-applies it from `TrainingConfig.ema_warmup`."""
+    if enabled and not getattr(optimizer, "use_ema", False):
+        raise ValueError(
+            "`ema_warmup=True` needs a generator optimizer that keeps an EMA: "
+            "pass g_optimizer=keras.optimizers.Adam(..., use_ema=True). "
+            f"Received: g_optimizer with use_ema={getattr(optimizer, 'use_ema', None)!r}"
+        )
+    if enabled:
+        optimizer._update_model_variables_moving_average = lambda variables: (
+            _update_with_warmup(optimizer, variables)
+        )
+    else:
+        optimizer.__dict__.pop("_update_model_variables_moving_average", None)
 
 
 def resolve_seeds(num_images, seed, seeds):

@@ -217,6 +217,7 @@ class GAN(gan_backend.GANTrainer, keras.Model):
         d_optimizer, g_optimizer = get_optimizers(d_optimizer, g_optimizer)
         config = TrainingConfig.from_options(dict(options, loss=loss))
         features = phases.feature_model(self, config)  # the VAE-GAN's Dis_l, or None
+        ema.use_warmup(g_optimizer, config.ema_warmup)
         self.d_optimizer = d_optimizer
         self.g_optimizer = g_optimizer
         self.training_options = config

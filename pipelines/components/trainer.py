@@ -76,6 +76,7 @@ class TrainerParameters(Parameters):
     g_learning_rate: float
     beta_1: float
     ema: bool
+    ema_decay: float
     replay_buffer: int
     gradient_penalty: float
     augment: str
@@ -193,14 +194,15 @@ def _build_gan(p, image_shape, num_classes):
     gan = gankeras.GAN(**networks, replay_buffer=replay, augment=augment, seed=p.seed)
     gan.compile(
         d_optimizer=keras.optimizers.Adam(p.d_learning_rate, beta_1=p.beta_1),
-        # EMA horizon ~100 steps (Keras's default momentum): with 0.999 a
-        # run of a few thousand steps still carries much of the random init.
         g_optimizer=keras.optimizers.Adam(
-            p.g_learning_rate, beta_1=p.beta_1, use_ema=p.ema, ema_momentum=0.99
+            p.g_learning_rate, beta_1=p.beta_1, use_ema=p.ema, ema_momentum=p.ema_decay
         ),
         loss=p.loss,
         d_steps=p.d_steps,
         gradient_penalty=p.gradient_penalty,
+        # The decay ramps up to ema_decay (0.999 averages ~1000 updates), so
+        # that a short run on a small folder exports a trained average.
+        ema_warmup=p.ema,
     )
     return gan
 
