@@ -68,7 +68,9 @@ def _recursion(snapshots, momentum_at):
     average = None
     for t, weights in enumerate(snapshots):
         m = momentum_at(t)
-        average = weights if average is None else [m * a + (1 - m) * w for a, w in zip(average, weights)]
+        average = (
+            weights if average is None else [m * a + (1 - m) * w for a, w in zip(average, weights)]
+        )
     return average
 
 

@@ -9,6 +9,7 @@ batch, within that context. `use_warmup` makes the average's decay ramp up
 """
 
 import contextlib
+import functools
 
 import numpy as np
 from keras import ops
@@ -81,8 +82,8 @@ def use_warmup(optimizer, enabled=True):
             f"Received: g_optimizer with use_ema={getattr(optimizer, 'use_ema', None)!r}"
         )
     if enabled:
-        optimizer._update_model_variables_moving_average = lambda variables: (
-            _update_with_warmup(optimizer, variables)
+        optimizer._update_model_variables_moving_average = functools.partial(
+            _update_with_warmup, optimizer
         )
     else:
         optimizer.__dict__.pop("_update_model_variables_moving_average", None)
