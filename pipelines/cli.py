@@ -120,6 +120,9 @@ def define_flags(**defaults):
         d("gradient_penalty"),
         "WGAN-GP penalty weight (e.g. 10 with --loss=wasserstein).",
     )
+    flags.DEFINE_float(
+        "r1_penalty", d("r1_penalty"), "R1 gamma on real images (Mescheder et al. 2018; 0: off)."
+    )
     flags.DEFINE_enum(
         "augment",
         d("augment"),

@@ -106,6 +106,8 @@ class PipelineConfig:
     ema_decay: float = 0.999
     replay_buffer: int = 0
     gradient_penalty: float = 0.0
+    # R1 on real images (Mescheder et al. 2018): gamma/2 E|grad D(x)|^2.
+    r1_penalty: float = 0.0
     augment: str = "none"
     ada_target: float = 0.6
     conditional: bool = False
@@ -287,6 +289,8 @@ class PipelineConfig:
             bad("replay_buffer", "0 (off) or a positive pool size")
         if self.gradient_penalty < 0:
             bad("gradient_penalty", "a weight >= 0 (10 in Gulrajani et al. 2017)")
+        if self.r1_penalty < 0:
+            bad("r1_penalty", "a gamma >= 0 (0: off; Mescheder et al. 2018)")
         if self.augment not in AUGMENTATIONS:
             bad("augment", f"one of {list(AUGMENTATIONS)}")
         if not (math.isfinite(self.ada_target) and 0 < self.ada_target < 1):

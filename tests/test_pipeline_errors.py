@@ -174,3 +174,12 @@ def test_ema_decay_outside_0_1_is_a_config_error(decay):
 
     with pytest.raises(PipelineError, match=r"Bad --ema_decay: expected a number in \[0, 1\)"):
         PipelineConfig(ema_decay=decay).validate()
+
+
+@pytest.mark.backend_independent
+def test_negative_r1_penalty_is_a_config_error():
+    from pipelines.config import PipelineConfig
+    from pipelines.framework import PipelineError
+
+    with pytest.raises(PipelineError, match=r"Bad --r1_penalty: expected a gamma >= 0"):
+        PipelineConfig(r1_penalty=-1.0).validate()

@@ -33,7 +33,7 @@ RECORD_KEYS = {
     ).split(),
     TrainerParameters: (
         "architecture latent_dim base_filters loss d_steps epochs steps_per_epoch batch_size "
-        "d_learning_rate g_learning_rate beta_1 ema ema_decay replay_buffer gradient_penalty augment "
+        "d_learning_rate g_learning_rate beta_1 ema ema_decay replay_buffer gradient_penalty r1_penalty augment "
         "ada_target conditional seed strategy precision tensorboard quality_every_n_epochs "
         "quality_samples network_options"
     ).split(),

@@ -20,3 +20,12 @@ def test_the_trainer_ramps_the_ema_decay_up():
     assert build_gan(config.trainer_parameters(), (28, 28, 1), None).training_options.ema_warmup
     config = PipelineConfig(ema=False, latent_dim=8, base_filters=4, precision="float32")
     assert not build_gan(config.trainer_parameters(), (28, 28, 1), None).training_options.ema_warmup
+
+
+def test_the_trainer_compiles_r1_with_r1_penalty():
+    from pipelines.components.trainer import build_gan
+
+    config = PipelineConfig(r1_penalty=0.5, latent_dim=8, base_filters=4, precision="float32")
+    gan = build_gan(config.trainer_parameters(), (28, 28, 1), None)
+    assert gan.training_options.r1_penalty == 0.5
+    assert "r1_penalty" in gan._trackers  # the step computes and logs the penalty

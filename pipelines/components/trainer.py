@@ -79,6 +79,7 @@ class TrainerParameters(Parameters):
     ema_decay: float
     replay_buffer: int
     gradient_penalty: float
+    r1_penalty: float
     augment: str
     ada_target: float
     conditional: bool
@@ -200,6 +201,7 @@ def _build_gan(p, image_shape, num_classes):
         loss=p.loss,
         d_steps=p.d_steps,
         gradient_penalty=p.gradient_penalty,
+        r1_penalty=p.r1_penalty,
         # The decay ramps up to ema_decay (0.999 averages ~1000 updates), so
         # that a short run on a small folder exports a trained average.
         ema_warmup=p.ema,
